@@ -1,0 +1,41 @@
+"""ecgsk: scikit-learn-style ECG generative models.
+
+Data layout: ``(n_ecgs, n_leads, n_samples)`` float32 arrays in millivolts.
+Models are discovered through the ``ecgsk.models`` entry-point group; torch is
+imported only when a model is used, so ``import ecgsk`` stays fast.
+
+Examples
+--------
+>>> import ecgsk
+>>> ecgsk.LEADS_8
+('I', 'II', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')
+"""
+
+from .leads import LEADS_8, LEADS_12, derive_12_from_8, select_8_from_12
+from .registry import get_model, list_models, make_model
+
+try:
+    from importlib.metadata import version as _version
+
+    __version__ = _version("ecgsk")
+except Exception:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "LEADS_8",
+    "LEADS_12",
+    "derive_12_from_8",
+    "select_8_from_12",
+    "get_model",
+    "list_models",
+    "make_model",
+    "generate",
+    "__version__",
+]
+
+
+def generate(num_ecg, out_dir, start_id=0, device="cpu", **kwargs):
+    """Generate ECG files with a model, deepfake-ecg style (see :func:`ecgsk.generation.generate`)."""
+    from .generation import generate as _generate
+
+    return _generate(num_ecg, out_dir, start_id=start_id, device=device, **kwargs)
