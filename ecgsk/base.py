@@ -56,6 +56,8 @@ def check_ecg_array(X, *, n_leads=None, min_samples=1, name="X", copy=False):
 
     Raises
     ------
+    TypeError
+        For non-numeric data (as NumPy does).
     ValueError
         For 1-D or >3-D input, an empty batch, NaN/inf values, the wrong number
         of leads or too few samples.  The message says what was expected and
@@ -67,6 +69,8 @@ def check_ecg_array(X, *, n_leads=None, min_samples=1, name="X", copy=False):
     >>> check_ecg_array(np.zeros((4, 500))).shape
     (4, 1, 500)
     """
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):
+        raise ValueError(f"{name}: sparse input is not supported; pass a dense array of ECGs in mV")
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
         X = X.to_numpy()
     try:
@@ -75,21 +79,30 @@ def check_ecg_array(X, *, n_leads=None, min_samples=1, name="X", copy=False):
         raise ValueError(
             f"{name} must be an array of shape (n_ecgs, n_leads, n_samples); could not convert it: {exc}"
         ) from exc
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"{name} must hold numbers (millivolts); got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
-        raise ValueError(f"{name} must be real-valued; got complex dtype {arr.dtype}")
+        raise ValueError(f"Complex data not supported: {name} must be real-valued; got dtype {arr.dtype}")
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold numbers (millivolts); got dtype object: {exc}") from exc
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must hold numbers (millivolts); got dtype {arr.dtype}")
     if arr.ndim == 2:
         arr = arr[:, None, :]
     elif arr.ndim != 3:
         raise ValueError(
             f"{name} must have shape (n_ecgs, n_leads, n_samples), or (n_ecgs, n_samples) for a "
-            f"single lead; got a {arr.ndim}-D array of shape {arr.shape}"
+            f"single lead; got a {arr.ndim}-D array of shape {arr.shape}. Reshape your data, e.g. "
+            "X[None, None, :] for one single-lead ECG"
         )
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch: expected at least 1 ECG, got shape {arr.shape}")
     if arr.shape[1] == 0 or arr.shape[2] == 0:
-        raise ValueError(f"{name} has no leads or no samples: got shape {arr.shape}")
+        raise ValueError(
+            f"{name} has no leads or no samples: got shape {arr.shape}; "
+            f"0 feature(s) (shape=({arr.shape[0]}, 0)) while a minimum of 1 is required."
+        )
     if n_leads is not None:
         allowed = (n_leads,) if isinstance(n_leads, numbers.Integral) else tuple(n_leads)
         if arr.shape[1] not in allowed:

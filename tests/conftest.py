@@ -1,0 +1,36 @@
+"""Shared fixtures: the real data directory and small synthetic batches."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = ROOT.parent / "shared" / "data"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_sessionstart(session):
+    # In CI the real data must be there; a missing copy is an error, not a skip.
+    if IN_CI and not DATA_DIR.is_dir():
+        raise RuntimeError(f"CI=true but the real data directory {DATA_DIR} is missing")
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"real data not found at {DATA_DIR} (outside CI only)")
+    return DATA_DIR
+
+
+@pytest.fixture
+def ecg12():
+    from ecgsk.datasets import make_synthetic_ecgs
+
+    return make_synthetic_ecgs(6, n_leads=12, n_samples=1000, random_state=0)
+
+
+@pytest.fixture
+def rng():
+    return np.random.RandomState(0)

@@ -1,0 +1,140 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import config_context
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+
+from ecgsk.base import check_conditions, check_ecg_array, check_n_samples, check_survival_target
+from ecgsk.testing import GaussianECGGenerator
+
+from _stubs import AmplitudeRisk, LeastSquaresReconstructor
+
+
+def test_2d_is_promoted_to_single_lead():
+    X = check_ecg_array(np.zeros((3, 100), dtype=np.float64))
+    assert X.shape == (3, 1, 100) and X.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (np.zeros(10), "1-D array"),
+        (np.zeros((2, 3, 4, 5)), "4-D array"),
+        (np.zeros((0, 12, 100)), "empty batch"),
+        (np.full((2, 1, 10), np.nan), "NaN or infinite"),
+        (np.full((2, 1, 10), np.inf), "NaN or infinite"),
+    ],
+)
+def test_bad_input_messages(bad, match):
+    with pytest.raises(ValueError, match=match):
+        check_ecg_array(bad)
+
+
+def test_non_numeric_is_a_type_error():
+    with pytest.raises(TypeError, match="numbers"):
+        check_ecg_array(np.array([["a", "b"]]))
+
+
+def test_lead_count_message_says_expected_and_received():
+    with pytest.raises(ValueError) as info:
+        check_ecg_array(np.zeros((2, 3, 10)), n_leads=12)
+    msg = str(info.value)
+    assert "3 lead(s)" in msg and "12 lead(s) were expected" in msg and "(2, 3, 10)" in msg
+
+
+def test_min_samples():
+    with pytest.raises(ValueError, match="at least 50"):
+        check_ecg_array(np.zeros((2, 1, 10)), min_samples=50)
+
+
+def test_n_samples_validation():
+    assert check_n_samples(3) == 3
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="positive integer"):
+            check_n_samples(bad)
+
+
+def test_survival_target_layouts():
+    structured = np.array([(True, 2.0), (False, 5.0)], dtype=[("event", bool), ("time", float)])
+    e1, t1 = check_survival_target(structured)
+    e2, t2 = check_survival_target(np.array([[1, 2.0], [0, 5.0]]))
+    np.testing.assert_array_equal(e1, e2)
+    np.testing.assert_array_equal(t1, t2)
+    with pytest.raises(ValueError, match="rows"):
+        check_survival_target(structured, n_expected=3)
+    with pytest.raises(ValueError, match="0/1"):
+        check_survival_target(np.array([[2, 1.0]]))
+    with pytest.raises(ValueError, match="non-negative"):
+        check_survival_target(np.array([[1, -1.0]]))
+
+
+def test_conditions_broadcast_and_errors():
+    frame = check_conditions(pd.DataFrame({"age": [30.0], "sex": [1]}), 4, allow_broadcast=True)
+    assert len(frame) == 4 and (frame["age"] == 30.0).all()
+    with pytest.raises(ValueError, match="rows"):
+        check_conditions(np.zeros((2, 2)), 3)
+
+
+def test_generator_sample_stream_and_errors(ecg12):
+    gen = GaussianECGGenerator(random_state=0)
+    with pytest.raises(NotFittedError):
+        gen.sample(2)
+    gen.fit(ecg12)
+    a, b = gen.sample(2), gen.sample(2)
+    assert a.shape == (2, 12, 1000) and a.dtype == np.float32
+    assert not np.allclose(a, b), "successive sample() calls should continue the stream"
+    # A clone fitted the same way reproduces the whole stream.
+    other = clone(gen).fit(ecg12)
+    np.testing.assert_array_equal(other.sample(2), a)
+    with pytest.raises(ValueError, match="does not use `conditions`"):
+        gen.sample(2, conditions=[[1.0]])
+    with pytest.raises(ValueError, match="positive integer"):
+        gen.sample(0)
+
+
+def test_generator_score_prefers_real_distribution(ecg12):
+    from ecgsk.datasets import make_synthetic_ecgs
+
+    X = make_synthetic_ecgs(40, n_leads=1, n_samples=1000, random_state=1)
+    gen = GaussianECGGenerator(random_state=0).fit(X)
+    good = gen.score(make_synthetic_ecgs(40, n_leads=1, n_samples=1000, random_state=2))
+    shifted = gen.score(make_synthetic_ecgs(40, n_leads=1, n_samples=1000, random_state=2) * 3 + 1)
+    assert np.isfinite(good) and good > shifted
+
+
+def test_reconstructor_contract(ecg12):
+    rec = LeastSquaresReconstructor().fit(ecg12)
+    assert rec.n_features_in_ == 12
+    out_from_12 = rec.transform(ecg12)
+    out_from_1 = rec.transform(ecg12[:, :1])
+    np.testing.assert_array_equal(out_from_12, out_from_1)
+    np.testing.assert_array_equal(out_from_1[:, 0], ecg12[:, 0])
+    with pytest.raises(ValueError, match="lead"):
+        rec.transform(ecg12[:, :5])
+    with pytest.raises(ValueError, match="12 lead"):
+        LeastSquaresReconstructor().fit(ecg12[:, :8])
+    assert -1.0 <= rec.score(ecg12) <= 1.0
+
+
+def test_risk_routing_in_cross_validate_and_grid_search(rng):
+    from ecgsk.datasets import make_synthetic_ecgs
+
+    X = make_synthetic_ecgs(30, n_leads=2, n_samples=500, random_state=0)
+    amp = np.abs(X[:, 0]).mean(axis=1)
+    y = np.array(list(zip(rng.rand(30) < 0.8, 1.0 / amp)), dtype=[("event", bool), ("time", float)])
+    cond = pd.DataFrame({"age": rng.uniform(20, 80, 30)})
+    with config_context(enable_metadata_routing=True):
+        model = AmplitudeRisk().set_fit_request(conditions=True).set_score_request(conditions=True)
+        res = cross_validate(model, X, y, cv=KFold(3), params={"conditions": cond})
+        assert (res["test_score"] > 0.9).all()
+        grid = GridSearchCV(model, {"lead": [0, 1]}, cv=KFold(3)).fit(X, y, conditions=cond)
+        assert grid.best_params_["lead"] in (0, 1)
+    risk = AmplitudeRisk().fit(X, y).predict(X)
+    assert risk.shape == (30,)
+
+
+def test_tags_declare_three_d():
+    tags = GaussianECGGenerator().__sklearn_tags__()
+    assert tags.input_tags.three_d_array
