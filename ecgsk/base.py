@@ -216,6 +216,11 @@ def check_conditions(conditions, n_expected=None, *, allow_broadcast=False):
     return frame
 
 
+def _reject_sample_weight(sample_weight):
+    if sample_weight is not None:
+        raise ValueError("sample_weight is not supported by ecgsk scores; pass None")
+
+
 class ECGEstimatorMixin:
     """Shared behaviour of all ecgsk estimators: tags, input checks, RNG streams.
 
@@ -378,10 +383,15 @@ class GeneratorMixin(ECGEstimatorMixin):
         out = self._sample(n_samples, conditions, rng)
         return np.asarray(out, dtype=np.float32)
 
-    def score(self, X, y=None, conditions=None):
-        """Negative feature-space RBF MMD between samples and ``X`` (higher is better)."""
+    def score(self, X, y=None, conditions=None, sample_weight=None):
+        """Negative feature-space RBF MMD between samples and ``X`` (higher is better).
+
+        ``sample_weight`` exists so that scikit-learn's Pipeline can route
+        metadata; weights are not supported and must be None.
+        """
         from .metrics import mmd
 
+        _reject_sample_weight(sample_weight)
         self._check_fitted()
         X = self._validate_ecg(X, reset=False)
         conditions = self._check_conditions_arg(conditions, len(X))
@@ -435,10 +445,14 @@ class ReconstructorMixin(ECGEstimatorMixin):
     def fit_transform(self, X, y=None):
         return self.fit(X, y).transform(X)
 
-    def score(self, X, y=None):
-        """Mean Pearson r over the 11 reconstructed leads (higher is better)."""
+    def score(self, X, y=None, sample_weight=None):
+        """Mean Pearson r over the 11 reconstructed leads (higher is better).
+
+        ``sample_weight`` must be None (it exists for Pipeline metadata routing).
+        """
         from .metrics import pearson_per_lead
 
+        _reject_sample_weight(sample_weight)
         self._check_fitted()
         X = self._validate_ecg(X, reset=False, n_leads=self.n_features_in_)
         return float(np.mean(pearson_per_lead(X[:, 1:], self.transform(X)[:, 1:])))
@@ -479,10 +493,14 @@ class RiskMixin(ECGEstimatorMixin):
         """Alias of :meth:`predict_risk`."""
         return self.predict_risk(X, conditions=conditions)
 
-    def score(self, X, y, conditions=None):
-        """Harrell's C-index of the predicted risk (higher is better)."""
+    def score(self, X, y, conditions=None, sample_weight=None):
+        """Harrell's C-index of the predicted risk (higher is better).
+
+        ``sample_weight`` must be None (it exists for Pipeline metadata routing).
+        """
         from .metrics import concordance_index
 
+        _reject_sample_weight(sample_weight)
         risk = self.predict_risk(X, conditions=conditions)
         return float(concordance_index(y, risk))
 

@@ -54,9 +54,9 @@ class GaussianECGGenerator(GeneratorMixin, BaseEstimator):
         noise = rng.standard_normal((n_samples,) + self.mean_.shape)
         return self.mean_ + self.std_ * noise
 
-    def score(self, X, y=None, conditions=None):
-        """Negative MMD on features; ``X`` may have any length (transformed upstream)."""
-        return super().score(X, y)
+    def score(self, X, y=None, conditions=None, sample_weight=None):
+        """Negative MMD on features (higher is better)."""
+        return super().score(X, y, conditions=conditions, sample_weight=sample_weight)
 
     def _validate_ecg(self, X, *, reset, n_leads=None, name="X"):
         X = super()._validate_ecg(X, reset=reset, n_leads=n_leads, name=name)
