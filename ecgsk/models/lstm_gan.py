@@ -1,0 +1,400 @@
+"""LSTM-GAN: a BiLSTM + convolution generator for short ECG segments.
+
+The architecture follows the LSTM-GAN of the ``ecgGAN`` project (reference
+code MikhailMurashov/ecgGAN, TensorFlow), re-implemented here in PyTorch:
+
+- **Generator.**  Gaussian noise of shape ``(segment_length / 4, latent_dim)``
+  (``100 x 12`` by default) runs through a bidirectional LSTM (64 units per
+  direction), then through 1-D convolutions (kernel 16, "same" padding):
+  128 and 64 channels with LeakyReLU, x2 upsampling, 32 and 16 channels with
+  LeakyReLU, x2 upsampling, and one output channel per lead with ``tanh``.
+- **Discriminator.**  1-D convolutions (kernel 16): 32 and 64 channels with
+  LeakyReLU, max-pool 2, 128 and 256 channels with LeakyReLU, max-pool 2, and
+  a linear layer to one logit.
+- **Training.**  The standard (non-saturating) GAN loss with
+  binary-cross-entropy on logits, Adam (lr 2e-4) for both networks, one
+  discriminator step per generator step.
+
+Signals are scaled internally by one learned constant (the maximum absolute
+value of the training set), so the generator's ``tanh`` range covers them;
+:meth:`LSTMGAN.sample` returns millivolts.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+from torch import nn
+from sklearn.base import BaseEstimator
+
+from ..base import GeneratorMixin
+from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
+
+__all__ = ["LSTMGAN", "LSTMGenerator", "ConvDiscriminator"]
+
+
+def _ch(base, width):
+    return max(1, int(round(base * width)))
+
+
+class _SameConv1d(nn.Conv1d):
+    """Conv1d with "same" padding done explicitly (faster on CPU than ``padding="same"`` for even kernels)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size):
+        super().__init__(in_channels, out_channels, kernel_size)
+        total = kernel_size - 1
+        self._pad = (total // 2, total - total // 2)
+
+    def forward(self, x):
+        return super().forward(nn.functional.pad(x, self._pad))
+
+
+class LSTMGenerator(nn.Module):
+    """BiLSTM + upsampling convolution generator.
+
+    Parameters
+    ----------
+    n_leads : int
+        Output channels.
+    segment_length : int
+        Output length; must be divisible by 4.  The noise sequence has
+        ``segment_length // 4`` steps.
+    latent_dim : int
+        Features per noise step.
+    lstm_units : int
+        Hidden units per LSTM direction.
+    width : float
+        Multiplier of the convolution channels (128, 64, 32, 16).
+    kernel_size : int
+        Convolution kernel size.
+    """
+
+    def __init__(self, n_leads=1, segment_length=400, latent_dim=12, lstm_units=64, width=1.0, kernel_size=16):
+        super().__init__()
+        self.seq_len = segment_length // 4
+        self.latent_dim = latent_dim
+        self.lstm = nn.LSTM(latent_dim, lstm_units, batch_first=True, bidirectional=True)
+        c1, c2, c3, c4 = (_ch(c, width) for c in (128, 64, 32, 16))
+
+        def conv(cin, cout):
+            return _SameConv1d(cin, cout, kernel_size)
+
+        self.convs = nn.Sequential(
+            conv(2 * lstm_units, c1), nn.LeakyReLU(0.2),
+            conv(c1, c2), nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            conv(c2, c3), nn.LeakyReLU(0.2),
+            conv(c3, c4), nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            conv(c4, n_leads), nn.Tanh(),
+        )
+
+    def forward(self, z):
+        """Map noise ``(B, segment_length // 4, latent_dim)`` to ``(B, n_leads, segment_length)`` in [-1, 1]."""
+        h, _ = self.lstm(z)
+        return self.convs(h.transpose(1, 2))
+
+
+class ConvDiscriminator(nn.Module):
+    """Four-convolution discriminator with a linear logit output.
+
+    Parameters
+    ----------
+    n_leads : int
+        Input channels.
+    segment_length : int
+        Input length; must be divisible by 4.
+    width : float
+        Multiplier of the convolution channels (32, 64, 128, 256).
+    kernel_size : int
+        Convolution kernel size.
+    """
+
+    def __init__(self, n_leads=1, segment_length=400, width=1.0, kernel_size=16):
+        super().__init__()
+        c1, c2, c3, c4 = (_ch(c, width) for c in (32, 64, 128, 256))
+
+        def conv(cin, cout):
+            return _SameConv1d(cin, cout, kernel_size)
+
+        self.features = nn.Sequential(
+            conv(n_leads, c1), nn.LeakyReLU(0.2),
+            conv(c1, c2), nn.LeakyReLU(0.2),
+            nn.MaxPool1d(2),
+            conv(c2, c3), nn.LeakyReLU(0.2),
+            conv(c3, c4), nn.LeakyReLU(0.2),
+            nn.MaxPool1d(2),
+        )
+        self.out = nn.Linear(c4 * (segment_length // 4), 1)
+
+    def forward(self, x):
+        """Logits of shape ``(B,)`` for signals ``(B, n_leads, segment_length)``."""
+        return self.out(self.features(x).flatten(1)).squeeze(1)
+
+
+class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
+    """LSTM-GAN generator of short ECG segments (one heartbeat, 0.8 s at 500 Hz by default).
+
+    Parameters
+    ----------
+    n_leads : int, default=1
+        Leads per segment.  Several leads are generated jointly, as extra
+        output channels.
+    segment_length : int, default=400
+        Samples per segment; must be a multiple of 4.  ``fit`` requires
+        exactly this length.
+    fs : float, default=500
+        Sampling rate in Hz (used by :meth:`score`'s features).
+    latent_dim : int, default=12
+        Features per noise step.  The noise is a sequence of
+        ``segment_length // 4`` steps.
+    lstm_units : int, default=64
+        Hidden units per direction of the generator's bidirectional LSTM.
+    width : float, default=1.0
+        Multiplier of every convolution's channel count (generator 128, 64,
+        32, 16; discriminator 32, 64, 128, 256).  Small values make tiny test
+        models.
+    kernel_size : int, default=16
+        Convolution kernel size of both networks.
+    max_epochs : int, default=80
+        Training epochs (passes over the training segments).
+    batch_size : int, default=64
+        Mini-batch size.
+    lr : float, default=2e-4
+        Adam learning rate of both networks.
+    betas : tuple of float, default=(0.5, 0.999)
+        Adam betas of both networks.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Torch device.
+    random_state : int, RandomState or None, default=None
+        Seeds weight initialisation, batch order, noise in ``fit`` and the
+        stream of :meth:`sample`.
+    verbose : int, default=0
+        Show a progress bar over epochs with the latest losses.
+    warm_start : bool, default=False
+        Continue training the fitted networks (and the same amplitude scale)
+        on a new call to ``fit`` instead of starting afresh.
+
+    Attributes
+    ----------
+    generator_ : LSTMGenerator
+        The trained generator (output in the scaled units, ``[-1, 1]``).
+    discriminator_ : ConvDiscriminator
+        The trained discriminator.
+    scale_ : float
+        The learned amplitude scale in mV: the training set's maximum absolute
+        value.  ``sample`` multiplies the generator's output by it.
+    history_ : dict of lists
+        Per-epoch mean losses: ``"d_loss"`` and ``"g_loss"``.
+    n_epochs_ : int
+        Epochs trained in total (grows with warm starts).
+    n_features_in_ : int
+        Number of leads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.models.lstm_gan import LSTMGAN
+    >>> X = np.random.RandomState(0).randn(16, 1, 64).astype("float32") * 0.2
+    >>> gan = LSTMGAN(segment_length=64, width=0.125, lstm_units=4, max_epochs=1,
+    ...               batch_size=8, device="cpu", random_state=0).fit(X)
+    >>> gan.sample(3).shape
+    (3, 1, 64)
+    >>> len(gan.history_["d_loss"])
+    1
+    """
+
+    def __init__(
+        self,
+        n_leads=1,
+        segment_length=400,
+        fs=500,
+        latent_dim=12,
+        lstm_units=64,
+        width=1.0,
+        kernel_size=16,
+        max_epochs=80,
+        batch_size=64,
+        lr=2e-4,
+        betas=(0.5, 0.999),
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_leads = n_leads
+        self.segment_length = segment_length
+        self.fs = fs
+        self.latent_dim = latent_dim
+        self.lstm_units = lstm_units
+        self.width = width
+        self.kernel_size = kernel_size
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.betas = betas
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @classmethod
+    def get_test_params(cls):
+        """Tiny settings that fit in about a second on a CPU."""
+        return [
+            {"segment_length": 64, "width": 0.125, "lstm_units": 4, "latent_dim": 4, "kernel_size": 5,
+             "max_epochs": 1, "batch_size": 4, "device": "cpu"},
+            {"n_leads": 2, "segment_length": 32, "width": 0.0625, "lstm_units": 2, "latent_dim": 3,
+             "kernel_size": 3, "max_epochs": 1, "batch_size": 8, "device": "cpu"},
+        ]
+
+    # -- validation -------------------------------------------------------------
+    def _check_params(self):
+        def positive_int(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+
+        for name in ("n_leads", "segment_length", "latent_dim", "lstm_units", "kernel_size", "batch_size"):
+            positive_int(name)
+        if isinstance(self.max_epochs, bool) or not isinstance(self.max_epochs, numbers.Integral) \
+                or self.max_epochs < 0:
+            raise ValueError(f"max_epochs must be a non-negative integer; got {self.max_epochs!r}")
+        if self.segment_length % 4:
+            raise ValueError(f"segment_length must be a multiple of 4; got {self.segment_length}")
+        if not (isinstance(self.width, numbers.Real) and self.width > 0):
+            raise ValueError(f"width must be a positive number; got {self.width!r}")
+        if not (isinstance(self.lr, numbers.Real) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number; got {self.lr!r}")
+
+    def _validate_ecg(self, X, *, reset, n_leads=None, name="X"):
+        X = super()._validate_ecg(X, reset=reset, n_leads=n_leads, name=name)
+        if reset and X.shape[2] != self.segment_length:
+            raise ValueError(
+                f"{name} has {X.shape[2]} samples per lead but LSTMGAN(segment_length={self.segment_length}) "
+                f"expects segments of exactly {self.segment_length} samples; segment the ECGs first "
+                "(e.g. ecgsk.preprocessing.WindowSegmenter or BeatSegmenter) or change segment_length"
+            )
+        return X
+
+    # -- hooks ------------------------------------------------------------------
+    def _noise(self, n, rng):
+        z = rng.standard_normal((n, self.segment_length // 4, self.latent_dim)).astype(np.float32)
+        return to_tensor(z, self._torch_device())
+
+    def _build(self):
+        device = self._reset_device()
+        self.generator_ = LSTMGenerator(
+            self.n_leads, self.segment_length, self.latent_dim, self.lstm_units, self.width, self.kernel_size
+        ).to(device)
+        self.discriminator_ = ConvDiscriminator(
+            self.n_leads, self.segment_length, self.width, self.kernel_size
+        ).to(device)
+        self.history_ = {"d_loss": [], "g_loss": []}
+        self.n_epochs_ = 0
+
+    def _make_optimizers(self):
+        betas = tuple(self.betas)
+        self._g_opt_ = torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=betas)
+        self._d_opt_ = torch.optim.Adam(self.discriminator_.parameters(), lr=self.lr, betas=betas)
+
+    def _train_step(self, real, rng):
+        """One discriminator step then one generator step; returns ``(d_loss, g_loss)``."""
+        bce = nn.functional.binary_cross_entropy_with_logits
+        G, D = self.generator_, self.discriminator_
+        n = real.shape[0]
+        ones = torch.ones(n, device=real.device)
+        zeros = torch.zeros(n, device=real.device)
+
+        # Discriminator: real -> 1, generated -> 0.
+        with torch.no_grad():
+            fake = G(self._noise(n, rng))
+        d_loss = bce(D(real), ones) + bce(D(fake), zeros)
+        self._d_opt_.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self._d_opt_.step()
+
+        # Generator: non-saturating loss, fresh noise.
+        for p in D.parameters():
+            p.requires_grad_(False)
+        g_loss = bce(D(G(self._noise(n, rng))), ones)
+        self._g_opt_.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self._g_opt_.step()
+        for p in D.parameters():
+            p.requires_grad_(True)
+        return float(d_loss.detach()), float(g_loss.detach())
+
+    def _fit(self, X, y=None, *, rng):
+        self._check_params()
+        warm = (
+            self.warm_start
+            and getattr(self, "generator_", None) is not None
+            and getattr(self, "_fitted_shape_", None) == X.shape[1:]
+        )
+        with seeded(rng):
+            if not warm:
+                self._build()
+                scale = float(np.abs(X).max())
+                self.scale_ = scale if scale > 0 else 1.0
+            if not warm or getattr(self, "_g_opt_", None) is None:
+                self._make_optimizers()
+            self._fitted_shape_ = X.shape[1:]
+            device = self._torch_device()
+            data = to_tensor(X / self.scale_, device)
+            n = len(X)
+            bs = min(self.batch_size, n)
+            self.generator_.train()
+            self.discriminator_.train()
+            bar = progress(range(self.max_epochs), total=self.max_epochs, desc="LSTMGAN", verbose=self.verbose)
+            for _ in bar:
+                order = rng.permutation(n)
+                d_sum = g_sum = 0.0
+                steps = 0
+                for start in range(0, n, bs):
+                    idx = order[start:start + bs]
+                    if len(idx) < 2 and steps:
+                        continue  # a lone leftover sample; skip it
+                    d_loss, g_loss = self._train_step(data[torch.as_tensor(idx, device=device)], rng)
+                    d_sum += d_loss
+                    g_sum += g_loss
+                    steps += 1
+                self.history_["d_loss"].append(d_sum / steps)
+                self.history_["g_loss"].append(g_sum / steps)
+                self.n_epochs_ += 1
+                if self.verbose and hasattr(bar, "set_postfix"):
+                    bar.set_postfix(d_loss=f"{d_sum / steps:.3f}", g_loss=f"{g_sum / steps:.3f}")
+            self.generator_.eval()
+            self.discriminator_.eval()
+        return self
+
+    def _generate_scaled(self, n_samples, rng, batch=1024):
+        """Generator output in the scaled units, ``(n, n_leads, segment_length)`` in [-1, 1]."""
+        out = []
+        self.generator_.eval()
+        with torch.no_grad():
+            for start in range(0, n_samples, batch):
+                m = min(batch, n_samples - start)
+                out.append(to_numpy(self.generator_(self._noise(m, rng))))
+        return np.concatenate(out, axis=0)
+
+    def _sample(self, n_samples, conditions, rng):
+        return self._generate_scaled(n_samples, rng) * np.float32(self.scale_)
+
+    def discriminate(self, X):
+        """Discriminator logits for ECG segments in mV (higher = judged real).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, segment_length)
+
+        Returns
+        -------
+        ndarray of float32, shape (n_ecgs,)
+        """
+        self._check_fitted()
+        X = self._validate_ecg(X, reset=False)
+        if X.shape[2] != self.segment_length:
+            raise ValueError(f"X has {X.shape[2]} samples per lead; expected {self.segment_length}")
+        with torch.no_grad():
+            return to_numpy(self.discriminator_(to_tensor(X / self.scale_, self._torch_device())))
