@@ -1,0 +1,24 @@
+import numpy as np
+import pytest
+
+from ecgsk.datasets import make_synthetic_ecgs
+from ecgsk.plotting import plot_ecg
+
+
+def test_plot_12_leads_with_overlay(tmp_path):
+    ecg = make_synthetic_ecgs(1, random_state=0)[0]
+    fig = plot_ecg(ecg, overlay=ecg * 0.9, title="test", seconds=3)
+    path = tmp_path / "ecg.png"
+    fig.savefig(path)
+    assert path.stat().st_size > 10_000
+    labels = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert labels[:3] == ["I", "II", "III"] and "V6" in labels
+
+
+def test_plot_rejects_mismatched_overlay():
+    ecg = make_synthetic_ecgs(1, n_leads=8, random_state=0)[0]
+    with pytest.raises(ValueError, match="overlay"):
+        plot_ecg(ecg, overlay=ecg[:, :100])
+    with pytest.raises(ValueError, match="lead names"):
+        plot_ecg(ecg, lead_names=["I"])
+    assert np.isfinite(ecg).all()
