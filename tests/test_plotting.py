@@ -12,7 +12,12 @@ def test_plot_12_leads_with_overlay(tmp_path):
     fig.savefig(path)
     assert path.stat().st_size > 10_000
     labels = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert labels[:3] == ["I", "II", "III"] and "V6" in labels
+    from ecgsk.leads import LEADS_12
+
+    assert sorted(labels) == sorted(LEADS_12)
+    # Leads fill the first column top-down: I, II, III, ...
+    first_column = [ax.texts[0].get_text() for ax in fig.axes[::2] if ax.texts]
+    assert first_column == ["I", "II", "III", "aVR", "aVL", "aVF"]
 
 
 def test_plot_rejects_mismatched_overlay():
