@@ -1,0 +1,140 @@
+"""Polyphase resampling and amplitude scaling of ECG batches (no torch)."""
+
+import numbers
+from fractions import Fraction
+
+import numpy as np
+from scipy import signal
+
+from ..base import BaseECGTransformer, InvertibleTransformerMixin
+from .filters import _check_fs
+
+__all__ = ["Resample", "AmplitudeScaler"]
+
+
+def _ratio(fs_out, fs):
+    ratio = Fraction(str(float(fs_out))) / Fraction(str(float(fs)))
+    ratio = ratio.limit_denominator(1000)
+    return ratio.numerator, ratio.denominator
+
+
+class Resample(InvertibleTransformerMixin, BaseECGTransformer):
+    """Change the sampling rate with polyphase filtering (:func:`scipy.signal.resample_poly`).
+
+    The output has ``ceil(n_samples * fs_out / fs)`` samples per lead at
+    ``fs_out`` Hz; downstream steps must be given ``fs=fs_out``.  The whole
+    batch is resampled in one call along the last axis.  ``inverse_transform``
+    resamples back to ``fs`` (for example, a model trained at 250 Hz returns
+    its samples at 500 Hz in a pipeline).
+
+    Parameters
+    ----------
+    fs_out : float
+        Output sampling rate in Hz.
+    fs : float, default=500
+        Input sampling rate in Hz.
+
+    Attributes
+    ----------
+    fs_out_ : float
+        The output sampling rate.
+    up_, down_ : int
+        The rational ratio ``fs_out / fs = up_ / down_`` (denominator at most 1000).
+
+    Examples
+    --------
+    >>> from ecgsk.datasets import make_synthetic_ecgs
+    >>> X = make_synthetic_ecgs(2, n_leads=12, random_state=0)   # 500 Hz, 10 s
+    >>> rs = Resample(fs_out=250).fit(X)
+    >>> rs.transform(X).shape, rs.fs_out_
+    ((2, 12, 2500), 250.0)
+    """
+
+    def __init__(self, fs_out=250, fs=500):
+        self.fs_out = fs_out
+        self.fs = fs
+
+    def _fit(self, X):
+        fs = _check_fs(self.fs, "Resample")
+        fs_out = _check_fs(self.fs_out, "Resample (fs_out)")
+        self.up_, self.down_ = _ratio(fs_out, fs)
+        self.fs_out_ = fs_out
+        return self
+
+    @staticmethod
+    def _resample(X, up, down):
+        if up == down:
+            return X.copy()
+        out = signal.resample_poly(X, up, down, axis=-1)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def _transform(self, X):
+        return self._resample(X, self.up_, self.down_)
+
+    def _inverse_transform(self, X):
+        return self._resample(X, self.down_, self.up_)
+
+    @classmethod
+    def get_test_params(cls):
+        return [{"fs_out": 250}, {"fs_out": 360, "fs": 500}]
+
+
+class AmplitudeScaler(InvertibleTransformerMixin, BaseECGTransformer):
+    """Scale ECG amplitudes for training and map samples back to mV.
+
+    Parameters
+    ----------
+    method : {"maxabs", "standard"}, default="maxabs"
+        ``"maxabs"`` divides by the largest absolute value seen in ``fit``;
+        ``"standard"`` subtracts the mean and divides by the standard deviation.
+    per_lead : bool, default=True
+        One statistic per lead (over records and time) or one for the batch.
+
+    Attributes
+    ----------
+    center_ : ndarray of shape (1, n_leads or 1, 1)
+        Subtracted offset (zeros for ``"maxabs"``).
+    scale_ : ndarray of shape (1, n_leads or 1, 1)
+        Divisor; a zero statistic becomes 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.datasets import make_synthetic_ecgs
+    >>> X = make_synthetic_ecgs(4, n_leads=12, random_state=0)
+    >>> sc = AmplitudeScaler().fit(X)
+    >>> float(np.abs(sc.transform(X)).max())
+    1.0
+    >>> bool(np.allclose(sc.inverse_transform(sc.transform(X)), X, atol=1e-5))
+    True
+    """
+
+    def __init__(self, method="maxabs", per_lead=True):
+        self.method = method
+        self.per_lead = per_lead
+
+    def _fit(self, X):
+        if self.method not in ("maxabs", "standard"):
+            raise ValueError(f"AmplitudeScaler: method must be 'maxabs' or 'standard'; got {self.method!r}")
+        axes = (0, 2) if self.per_lead else (0, 1, 2)
+        X64 = X.astype(np.float64)
+        if self.method == "maxabs":
+            center = np.zeros((1, X.shape[1] if self.per_lead else 1, 1))
+            scale = np.abs(X64).max(axis=axes, keepdims=True)
+        else:
+            center = X64.mean(axis=axes, keepdims=True)
+            scale = X64.std(axis=axes, keepdims=True)
+        scale = np.where(scale > 0, scale, 1.0)
+        self.center_ = center.astype(np.float32)
+        self.scale_ = scale.astype(np.float32)
+        return self
+
+    def _transform(self, X):
+        return ((X - self.center_) / self.scale_).astype(np.float32)
+
+    def _inverse_transform(self, X):
+        return (X * self.scale_ + self.center_).astype(np.float32)
+
+    @classmethod
+    def get_test_params(cls):
+        return [{}, {"method": "standard", "per_lead": False}]
