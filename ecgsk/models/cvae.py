@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_array
 from torch import nn
 from torch.nn import functional as F
 
-from ..base import GeneratorMixin, RiskMixin
+from ..base import GeneratorMixin, RiskMixin, _reject_sample_weight
 from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
 from ..nn.survival import cox_ph_loss
 
@@ -572,7 +572,7 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         log_jac = -X.shape[2] * np.log(self.ecg_scale_.astype(np.float64)).sum()
         return -0.5 * sse - 0.5 * d * np.log(2 * np.pi) + log_jac - kl
 
-    def score(self, X, y=None, conditions=None):
+    def score(self, X, y=None, conditions=None, sample_weight=None):
         """Mean evidence lower bound (ELBO) per beat, in nats (higher is better).
 
         Parameters
@@ -580,11 +580,14 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         X : array-like of shape (n_beats, n_leads, beat_length)
         y : ignored
         conditions : DataFrame or array-like of shape (n_beats, n_covariates)
+        sample_weight : None
+            Exists so that scikit-learn's Pipeline can route metadata; must be None.
 
         Returns
         -------
         float
         """
+        _reject_sample_weight(sample_weight)
         return float(np.mean(self.score_samples(X, conditions=conditions)))
 
 
