@@ -364,22 +364,28 @@ def _chunk_features(X, fs):
     hp = sfft.irfft(spec, n=T, axis=2, workers=-1)
     del spec
 
-    # --- R peaks: local maxima over +-0.2 s above 30% of a high quantile -----
+    # --- R peaks ------------------------------------------------------------
+    # Local maxima (+-0.2 s) of the envelope sqrt(energy) above 40% of a robust
+    # reference height: the k-th highest local maximum, with k the number of
+    # beats expected at 40 bpm (so a few large artefacts cannot mask the beats).
+    env = np.sqrt(energy)
     half = max(1, int(round(0.2 * fs_d)))
-    local_max = maximum_filter1d(energy, size=2 * half + 1, axis=1, mode="nearest")
-    thr = 0.3 * np.quantile(energy, 0.99, axis=1, keepdims=True)
-    rising = np.ones_like(energy, dtype=bool)
-    rising[:, 1:] = energy[:, 1:] > energy[:, :-1]  # first sample of a plateau only
-    cand = (energy >= local_max) & (energy > thr) & (energy > 0) & rising
+    local_max = maximum_filter1d(env, size=2 * half + 1, axis=1, mode="nearest")
+    rising = np.ones_like(env, dtype=bool)
+    rising[:, 1:] = env[:, 1:] > env[:, :-1]  # first sample of a plateau only
+    cand = (env >= local_max) & (env > 0) & rising
     edge = min(int(round(0.05 * fs_d)), Td // 10)
     if edge > 0:
         cand[:, :edge] = False
         cand[:, Td - edge :] = False
+    k_ref = int(min(Td, max(1, np.floor(Td / fs_d * 40.0 / 60.0))))
+    ref_height = np.sort(np.where(cand, env, 0.0), axis=1)[:, Td - k_ref]
+    cand &= env > 0.4 * ref_height[:, None]
     rec, pos = np.nonzero(cand)
     counts = np.bincount(rec, minlength=n)
     missing = np.flatnonzero(counts == 0)
     if len(missing):  # no clear QRS: use the energy maximum (or the centre of a flat record)
-        fallback = np.where(energy[missing].max(axis=1) > 0, energy[missing].argmax(axis=1), Td // 2)
+        fallback = np.where(env[missing].max(axis=1) > 0, env[missing].argmax(axis=1), Td // 2)
         rec = np.concatenate([rec, missing])
         pos = np.concatenate([pos, fallback])
         order = np.lexsort((pos, rec))
