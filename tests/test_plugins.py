@@ -1,0 +1,312 @@
+"""Third-party plugins, end to end: real pip installs, real entry points.
+
+The example plugin (``plugins/ecgsk-example-plugin``) is pip-installed into the
+test environment by a session fixture, exactly as a user would install it, and
+then discovered through the ``ecgsk.models`` entry-point group.  The broken
+fixture plugin (``plugins/broken-plugin``) is pip-installed with ``--target``
+into a temporary directory that is put on ``sys.path`` only for the tests that
+use it, so a broken plugin never stays in the environment.
+
+Both builds run from copies in a temporary directory, so the checkout gets no
+``build/`` or ``*.egg-info`` folders.  ``--no-index --no-build-isolation
+--no-deps`` keeps pip off the network.
+"""
+
+import importlib
+import importlib.metadata
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.preprocessing import FunctionTransformer
+
+import ecgsk
+from ecgsk.datasets import make_synthetic_ecgs
+from ecgsk.pipeline import ECGPipeline
+from ecgsk.registry import PluginWarning
+from ecgsk.testing import check_estimator
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_SRC = ROOT / "plugins" / "ecgsk-example-plugin"
+BROKEN_SRC = ROOT / "plugins" / "broken-plugin"
+EXAMPLE_DIST = "ecgsk-example-plugin"
+BROKEN_DIST = "ecgsk-broken-plugin"
+MODEL_NAME = "beat_template"
+
+
+def _pip_install(src, workdir, *extra):
+    """``pip install`` a copy of ``src``; return the completed process."""
+    copy = workdir / src.name
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+           "--no-index", "--disable-pip-version-check", "--no-input", *extra, str(copy)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def _fail_install(src, *results):
+    details = "\n".join(f"--- {' '.join(r.args[-3:])}\n{r.stdout}\n{r.stderr}" for r in results)
+    pytest.fail(f"could not pip-install {src}:\n{details}")
+
+
+def _list_models_quietly():
+    """``list_models()`` ignoring warnings about other (possibly unfinished) plugins."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginWarning)
+        return ecgsk.list_models()
+
+
+@pytest.fixture(scope="session")
+def example_plugin(tmp_path_factory):
+    """Install the example plugin into this environment (no uninstall: it is harmless).
+
+    Falls back to ``pip install --target`` plus ``sys.path`` when the
+    environment is not writable.
+    """
+    workdir = tmp_path_factory.mktemp("example-plugin")
+    result = _pip_install(EXAMPLE_SRC, workdir)
+    if result.returncode != 0:
+        target = workdir / "site"
+        fallback = _pip_install(EXAMPLE_SRC, tmp_path_factory.mktemp("example-plugin-fallback"),
+                                "--target", str(target))
+        if fallback.returncode != 0:
+            _fail_install(EXAMPLE_SRC, result, fallback)
+        sys.path.insert(0, str(target))
+    importlib.invalidate_caches()
+    dist = importlib.metadata.distribution(EXAMPLE_DIST)
+    assert any(ep.group == "ecgsk.models" and ep.name == MODEL_NAME for ep in dist.entry_points)
+    return dist
+
+
+@pytest.fixture(scope="session")
+def broken_plugin_dir(tmp_path_factory):
+    """The broken fixture plugin, pip-installed into a private ``--target`` directory."""
+    target = tmp_path_factory.mktemp("broken-plugin-site")
+    result = _pip_install(BROKEN_SRC, tmp_path_factory.mktemp("broken-plugin-build"), "--target", str(target))
+    if result.returncode != 0:
+        _fail_install(BROKEN_SRC, result)
+    return target
+
+
+@pytest.fixture
+def broken_plugin(broken_plugin_dir, example_plugin):
+    """Make the broken plugin visible for one test; it disappears again at teardown."""
+    sys.path.insert(0, str(broken_plugin_dir))
+    importlib.invalidate_caches()
+    try:
+        yield broken_plugin_dir
+    finally:
+        sys.path.remove(str(broken_plugin_dir))
+        sys.modules.pop("ecgsk_broken_plugin", None)
+        importlib.invalidate_caches()
+
+
+def _to_microvolts(X):
+    return np.asarray(X) * 1000.0
+
+
+def _to_millivolts(X):
+    return np.asarray(X) / 1000.0
+
+
+# -- the example plugin ---------------------------------------------------------------
+def test_example_plugin_is_listed(example_plugin):
+    rows = {row["name"]: row for row in _list_models_quietly()}
+    assert MODEL_NAME in rows, f"{MODEL_NAME!r} not discovered; found {sorted(rows)}"
+    row = rows[MODEL_NAME]
+    assert row["kind"] == "generator"
+    assert row["distribution"] == EXAMPLE_DIST
+    assert row["object"] == "ecgsk_example_plugin.beat_template:BeatTemplateGenerator"
+
+
+def test_example_plugin_get_and_make_model(example_plugin):
+    from ecgsk_example_plugin import BeatTemplateGenerator
+
+    assert ecgsk.get_model(MODEL_NAME) is BeatTemplateGenerator
+    model = ecgsk.make_model(MODEL_NAME, n_components=2, fs=250, random_state=7)
+    assert isinstance(model, BeatTemplateGenerator)
+    params = model.get_params()
+    assert (params["n_components"], params["fs"], params["random_state"]) == (2, 250, 7)
+    with pytest.raises(TypeError):
+        ecgsk.make_model(MODEL_NAME, no_such_param=1)
+
+
+def test_example_plugin_passes_check_estimator(example_plugin):
+    cls = ecgsk.get_model(MODEL_NAME)
+    ran = check_estimator(cls)
+    assert ran.count("pickle") == len(cls.get_test_params())
+    assert {"fit", "output", "determinism", "bad_input", "pipeline", "cross_val_score"} <= set(ran)
+
+
+def test_example_plugin_in_pipeline(example_plugin):
+    X = make_synthetic_ecgs(8, n_leads=12, n_samples=2000, random_state=1)
+    pipe = ECGPipeline([
+        ("uV", FunctionTransformer(_to_microvolts, inverse_func=_to_millivolts, check_inverse=False)),
+        ("model", ecgsk.make_model(MODEL_NAME, n_components=3, random_state=0)),
+    ])
+    pipe.fit(X)
+    # The model was fitted in microvolts; ECGPipeline.sample maps samples back to mV.
+    assert np.abs(pipe[-1].mean_beat_).max() > 100
+    S = pipe.sample(3, random_state=0)
+    assert S.shape == (3, 12, 2000) and S.dtype == np.float32
+    assert np.isfinite(S).all()
+    assert 0.3 < np.abs(S).max() < 5 * np.abs(X).max()
+    np.testing.assert_array_equal(S, pipe.sample(3, random_state=0))
+    assert np.isfinite(pipe.score(X))
+
+    search = GridSearchCV(pipe, {"model__n_components": [1, 3]}, cv=KFold(2, shuffle=True, random_state=0))
+    search.fit(X)
+    assert search.best_params_["model__n_components"] in (1, 3)
+    assert search.best_estimator_.sample(1).shape == (1, 12, 2000)
+
+
+def test_example_plugin_samples_look_like_the_training_ecgs(example_plugin):
+    from ecgsk_example_plugin import detect_r_peaks
+
+    fs = 500
+    X = make_synthetic_ecgs(12, n_leads=12, fs=fs, n_samples=5000, heart_rate=(60, 80), random_state=3)
+    model = ecgsk.make_model(MODEL_NAME, n_components=4, random_state=0).fit(X)
+    S = model.sample(6)
+    assert S.shape == (6, 12, 5000)
+
+    # Heart rate: one R peak per sampled RR interval, within the training range.
+    rates = [60.0 * (len(detect_r_peaks(s, fs)) - 1) / (np.ptp(detect_r_peaks(s, fs)) / fs) for s in S]
+    assert all(52 <= r <= 88 for r in rates), rates
+
+    # Beat shape: the mean sampled beat matches the mean training beat, lead by lead.
+    def mean_beat(batch):
+        pre, post = model._window()
+        beats = [ecg[:, p - pre:p + post] for ecg in batch for p in detect_r_peaks(ecg, fs)
+                 if p >= pre and p + post <= ecg.shape[1]]
+        return np.mean(beats, axis=0)
+
+    real, fake = mean_beat(model._highpass(X)), mean_beat(S)
+    assert np.linalg.norm(fake - real) < 0.3 * np.linalg.norm(real)
+    # (aVL is nearly flat in the simulator, so its correlation is noise; skip leads under 0.2 mV.)
+    r = [np.corrcoef(a, b)[0, 1] for a, b in zip(real, fake) if np.ptp(a) > 0.2]
+    assert len(r) >= 10 and min(r) > 0.95, r
+    # Lead structure is kept because the coefficients are modelled jointly: III = II - I.
+    lead_iii_error = np.abs(S[:, 2] - (S[:, 1] - S[:, 0])).max()
+    assert lead_iii_error < 0.1 * np.abs(S[:, 1]).max(), lead_iii_error
+
+
+def test_example_plugin_too_short_signals_error(example_plugin):
+    model = ecgsk.make_model(MODEL_NAME)
+    with pytest.raises(ValueError, match="samples"):
+        model.fit(np.zeros((4, 2, 100), np.float32))  # shorter than one beat window
+    with pytest.raises(ValueError, match="beat"):
+        model.fit(np.zeros((4, 2, 2000), np.float32))  # flat lines: no QRS complexes
+    with pytest.raises(ValueError, match="n_components"):
+        ecgsk.make_model(MODEL_NAME, n_components=0).fit(make_synthetic_ecgs(4, n_leads=1, n_samples=2000))
+
+
+def test_r_peak_detector_on_cpsc2019(example_plugin, data_dir):
+    """The plugin's detector against the reference R peaks of CPSC 2019 (75 ms tolerance).
+
+    The records are MATLAB files; they are read with scipy.io.loadmat, as a
+    third-party plugin would, without relying on ecgsk's readers.
+    """
+    from scipy.io import loadmat
+
+    from ecgsk_example_plugin import detect_r_peaks
+    folder = data_dir / "cpsc2019"
+    records = sorted((folder / "data").glob("data_*.mat"))
+    assert len(records) == 50, f"expected 50 CPSC 2019 records in {folder}"
+    tp = fn = fp = 0
+    for path in records:
+        ecg = next(v for k, v in loadmat(path).items() if not k.startswith("__")).ravel()
+        ref_path = folder / "ref" / path.name.replace("data_", "R_")
+        ref = next(v for k, v in loadmat(ref_path).items() if not k.startswith("__")).ravel().astype(int)
+        peaks = detect_r_peaks(ecg, 500)
+        if len(peaks) == 0 or len(ref) == 0:
+            fn += len(ref)
+            fp += len(peaks)
+            continue
+        found = np.abs(ref[:, None] - peaks[None, :]).min(axis=1) <= 37
+        hit = np.abs(peaks[:, None] - ref[None, :]).min(axis=1) <= 37
+        tp, fn, fp = tp + found.sum(), fn + (~found).sum(), fp + (~hit).sum()
+    sensitivity, ppv = tp / (tp + fn), tp / (tp + fp)
+    assert sensitivity > 0.9 and ppv > 0.85, (sensitivity, ppv)
+
+
+# -- the broken plugin ------------------------------------------------------------
+def test_broken_plugin_warns_and_others_still_load(broken_plugin):
+    assert importlib.metadata.distribution(BROKEN_DIST).entry_points
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = ecgsk.list_models()
+    messages = [str(w.message) for w in caught if issubclass(w.category, PluginWarning)]
+    broken = [m for m in messages if BROKEN_DIST in m]
+    assert len(broken) == 1, messages
+    assert "broken_model" in broken[0]
+    assert "ImportError" in broken[0] and "broken on purpose" in broken[0]
+    names = [row["name"] for row in rows]
+    assert MODEL_NAME in names and "broken_model" not in names
+
+
+def test_broken_plugin_get_model_names_distribution(broken_plugin):
+    with pytest.raises(ImportError, match=BROKEN_DIST) as info:
+        ecgsk.get_model("broken_model")
+    assert "broken on purpose" in str(info.value)
+    assert ecgsk.get_model(MODEL_NAME).__name__ == "BeatTemplateGenerator"
+
+
+def test_broken_plugin_is_gone_after_the_fixture(broken_plugin_dir, example_plugin):
+    names = [row["name"] for row in _list_models_quietly()]
+    assert "broken_model" not in names
+    with pytest.raises(importlib.metadata.PackageNotFoundError):
+        importlib.metadata.distribution(BROKEN_DIST)
+
+
+# -- duplicates and unknown names -----------------------------------------------------
+def _write_dist_info(site, dist_name, entry_points):
+    info = site / f"{dist_name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 1.0\n")
+    lines = "\n".join(f"{name} = {value}" for name, value in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[ecgsk.models]\n{lines}\n")
+
+
+def test_duplicate_name_across_distributions_raises(example_plugin, tmp_path, monkeypatch):
+    # A second installed distribution claims the example plugin's name.
+    _write_dist_info(tmp_path, "ecgsk-copycat", {MODEL_NAME: "ecgsk.testing:GaussianECGGenerator"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    for call in (ecgsk.list_models, lambda: ecgsk.get_model("anything"), lambda: ecgsk.make_model(MODEL_NAME)):
+        with pytest.raises(RuntimeError) as info:
+            call()
+        message = str(info.value)
+        assert MODEL_NAME in message and EXAMPLE_DIST in message and "ecgsk-copycat" in message
+
+
+def test_unknown_name_lists_known_models(example_plugin):
+    with pytest.raises(KeyError) as info:
+        ecgsk.get_model("no_such_model")
+    message = str(info.value)
+    assert "no_such_model" in message and MODEL_NAME in message
+    with pytest.raises(KeyError, match=MODEL_NAME):
+        ecgsk.make_model("no_such_model", n_components=2)
+
+
+# -- the command line ---------------------------------------------------------------------
+def test_cli_models_lists_the_example_plugin(example_plugin, capsys):
+    from ecgsk.cli import main
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    line = next((ln for ln in out.splitlines() if ln.split()[:1] == [MODEL_NAME]), None)
+    assert line is not None, out
+    assert line.split()[1:] == ["generator", EXAMPLE_DIST]
+
+
+def test_cli_models_reports_a_broken_plugin_and_goes_on(broken_plugin, capsys):
+    from ecgsk.cli import main
+
+    assert main(["models"]) == 0
+    captured = capsys.readouterr()
+    assert any(ln.split()[:1] == [MODEL_NAME] for ln in captured.out.splitlines())
+    assert BROKEN_DIST in captured.err
