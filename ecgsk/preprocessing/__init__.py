@@ -24,7 +24,7 @@ from .filters import BandpassFilter, BaselineWanderRemoval, FilterChain, NotchFi
 from .leads import LeadDeriver, LeadSelector
 from .resampling import AmplitudeScaler, Resample
 from .rpeaks import RPeakDetector, detect_rpeaks, qrs_magnitude
-from .segmentation import BeatSegmenter, Crop, MedianBeat, WindowSegmenter, repeat_for_windows
+from .segmentation import BeatSegmenter, Crop, MedianBeat, WindowSegmenter, beat_magnitude, repeat_for_windows
 
 __all__ = [
     "BandpassFilter",
@@ -41,6 +41,7 @@ __all__ = [
     "repeat_for_windows",
     "MedianBeat",
     "BeatSegmenter",
+    "beat_magnitude",
     "RPeakDetector",
     "detect_rpeaks",
     "qrs_magnitude",

@@ -9,7 +9,8 @@ runs once per lead.
 
 For several leads the per-lead detections are combined by voting: detections
 from different leads within ``vote_tolerance`` seconds form one candidate, and
-a candidate needs ``min_votes`` leads (default: half of them) to count, so one
+a candidate needs ``min_votes`` leads (default: a quarter of them, at least
+two) to count, so one
 noisy or flat lead cannot add or remove beats.  Each accepted beat is then
 placed at the maximum of the multi-lead QRS magnitude (the sum over leads of
 absolute, high-passed, per-lead-normalised signals) within +-``refine``
@@ -158,7 +159,9 @@ def detect_rpeaks(X, fs=500, *, method="neurokit", combine="vote", vote_toleranc
     vote_tolerance : float, default=0.05
         Seconds within which detections in different leads are the same beat.
     min_votes : int, optional
-        Leads needed to accept a beat; default ``ceil(n_leads / 2)``.
+        Leads needed to accept a beat; default ``max(ceil(n_leads / 4), 2)``
+        (3 of 12 leads, 2 of 8 or of 2).  On LUDB 3-of-12 scored best
+        (docs/benchmarks.md).
     refine : float, default=0.05
         For several leads, move each beat to the maximum of
         :func:`qrs_magnitude` within this many seconds (0 turns it off).
@@ -188,7 +191,7 @@ def detect_rpeaks(X, fs=500, *, method="neurokit", combine="vote", vote_toleranc
     magnitude = qrs_magnitude(X, fs, cleaned=cleaned)
     half = int(round(refine * fs))
     if min_votes is None:
-        min_votes = int(np.ceil(n_leads / 2))
+        min_votes = max(int(np.ceil(n_leads / 4)), min(2, n_leads))
     if isinstance(min_votes, bool) or not isinstance(min_votes, numbers.Integral) or not 1 <= min_votes <= n_leads:
         raise ValueError(f"detect_rpeaks: min_votes must be an integer in [1, {n_leads}]; got {min_votes!r}")
     tol = int(round(vote_tolerance * fs))
@@ -227,7 +230,7 @@ class RPeakDetector(BaseECGTransformer):
     vote_tolerance : float, default=0.05
         Seconds within which detections in different leads are one beat.
     min_votes : int, optional
-        Leads needed to accept a beat; default half of them, rounded up.
+        Leads needed to accept a beat; default ``max(ceil(n_leads / 4), 2)``.
     refine : float, default=0.05
         Multi-lead peaks move to the QRS-magnitude maximum within this many
         seconds.

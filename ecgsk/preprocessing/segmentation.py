@@ -18,7 +18,7 @@ from ..base import BaseECGTransformer
 from .filters import _check_fs
 from .rpeaks import detect_rpeaks
 
-__all__ = ["Crop", "WindowSegmenter", "repeat_for_windows", "MedianBeat", "BeatSegmenter"]
+__all__ = ["Crop", "WindowSegmenter", "repeat_for_windows", "MedianBeat", "BeatSegmenter", "beat_magnitude"]
 
 
 def _check_int(value, name, owner, minimum=1):
@@ -205,24 +205,46 @@ class _BeatBase(BaseECGTransformer):
                              f"(length={self.length})")
         return self
 
-    def _beats(self, X):
-        """List over records of (n_beats, n_leads, length) arrays."""
+    def _peaks(self, X):
         if X.shape[2] < self.length:
             raise ValueError(f"{type(self).__name__}: records have {X.shape[2]} samples, shorter than one beat "
                              f"(length={self.length})")
-        peaks = detect_rpeaks(X, self.fs, method=self.method)
-        r, length, n_samples = self.r_index_, int(self.length), X.shape[2]
-        out = []
-        for i, p in enumerate(peaks):
-            starts = p - r
-            starts = starts[(starts >= 0) & (starts + length <= n_samples)]
-            idx = starts[:, None] + np.arange(length)[None, :]
-            out.append(np.ascontiguousarray(X[i][:, idx].transpose(1, 0, 2)))  # (B, L, length)
-        return out
+        return detect_rpeaks(X, self.fs, method=self.method)
+
+    def _cut(self, record, peaks):
+        """(n_beats, n_leads, length) complete beat windows of one record (n_leads, n_samples)."""
+        r, length, n_samples = self.r_index_, int(self.length), record.shape[-1]
+        starts = np.asarray(peaks, dtype=np.int64) - r
+        starts = starts[(starts >= 0) & (starts + length <= n_samples)]
+        idx = starts[:, None] + np.arange(length)[None, :]
+        return np.ascontiguousarray(record[:, idx].transpose(1, 0, 2))
+
+    def _beats(self, X):
+        """List over records of (n_beats, n_leads, length) arrays."""
+        return [self._cut(X[i], p) for i, p in enumerate(self._peaks(X))]
 
     def _get_test_data(self, n_ecgs=8, random_state=0):
         fs = self.fs if isinstance(self.fs, numbers.Real) and self.fs >= 100 else 500
         return _synthetic(n_ecgs, 2, max(int(4 * fs), 3 * int(self.length)), fs, random_state), {}
+
+
+def beat_magnitude(beat):
+    """QRS magnitude of one beat ``(n_leads, length)``: sum over leads of ``|lead - median| / max``.
+
+    Each lead is centred on its median and scaled by its largest absolute
+    value, so every lead weighs the same; the maximum marks the QRS complex.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> beat = np.zeros((2, 9)); beat[:, 4] = [1.0, -3.0]
+    >>> int(np.argmax(beat_magnitude(beat)))
+    4
+    """
+    centred = beat - np.median(beat, axis=-1, keepdims=True)
+    a = np.abs(centred)
+    scale = a.max(axis=-1, keepdims=True)
+    return (a / np.where(scale > 0, scale, 1.0)).sum(axis=0)
 
 
 class MedianBeat(_BeatBase):
@@ -231,8 +253,10 @@ class MedianBeat(_BeatBase):
     R peaks are found with :func:`~ecgsk.preprocessing.detect_rpeaks` (all
     leads vote; the beat is placed at the multi-lead QRS-magnitude maximum),
     every complete beat window is cut out, and the sample-wise median over a
-    record's beats is returned.  The R peak sits at index ``r_index_`` of every
-    output: by default ``round(0.25 * fs)`` (index 125 at 500 Hz), leaving
+    record's beats is taken.  The template is then re-centred (at most twice,
+    by at most 50 ms) so that its own QRS-magnitude maximum
+    (:func:`beat_magnitude`) lies exactly at ``r_index_``: the R peak sits at
+    index ``r_index_`` of every output: by default ``round(0.25 * fs)`` (index 125 at 500 Hz), leaving
     0.25 s for the P wave before it and ``length - r_index_`` samples (0.55 s
     with the defaults) for the T wave after.  One row per record, so it works
     in supervised pipelines; it is the cVAE's input.
@@ -274,13 +298,28 @@ class MedianBeat(_BeatBase):
         self.method = method
 
     def _transform(self, X):
-        beats = self._beats(X)
         out = np.empty((X.shape[0], X.shape[1], int(self.length)), dtype=np.float32)
-        for i, b in enumerate(beats):
-            if len(b) == 0:
+        r = self.r_index_
+        half = max(1, int(round(0.05 * float(self.fs))))
+        lo, hi = max(0, r - half), min(int(self.length), r + half + 1)
+        for i, peaks in enumerate(self._peaks(X)):
+            beats = self._cut(X[i], peaks)
+            if len(beats) == 0:
                 raise ValueError(f"MedianBeat: record {i} has no complete beat of length {self.length} "
-                                 f"(R peaks found: too few or too close to the edges)")
-            out[i] = np.median(b, axis=0)
+                                 f"(R peaks found: {len(peaks)}; too few or too close to the edges)")
+            median = np.median(beats, axis=0)
+            # Re-centre on the template's own fiducial point: the QRS-magnitude
+            # maximum of the median beat, searched within +-50 ms of r_index_.
+            for _ in range(2):
+                shift = lo + int(np.argmax(beat_magnitude(median)[lo:hi])) - r
+                if shift == 0:
+                    break
+                shifted = self._cut(X[i], peaks + shift)
+                if len(shifted) == 0:
+                    break
+                peaks, beats = peaks + shift, shifted
+                median = np.median(beats, axis=0)
+            out[i] = median
         return out
 
     @classmethod
