@@ -1,0 +1,321 @@
+"""Benchmark: LSTM-GAN on LUDB heartbeat segments, with the ecgGAN reference protocol.
+
+Protocol (reference: MikhailMurashov/ecgGAN):
+
+1. From each 10-s LUDB record take windows of 400 samples with step 100,
+   starting at sample 100; keep a window only if its maximum falls at index
+   125-250 of the window.
+2. Normalise by one dataset-wide constant (the maximum absolute value).
+3. Split 90/10 at random (segment level).
+4. Train :class:`ecgsk.models.lstm_gan.LSTMGAN` on the training segments.
+5. Generate as many segments as the test set and pair each with one test
+   segment in shuffled order.  Seed metrics per pair (Mean/Min/Max over
+   pairs): RMSE, seed PRD ``sqrt(100 * sum((x-y)^2) / sum(x^2))``, seed MMD
+   (each signal's values as scalar points, Gaussian kernel sigma=1, unbiased).
+6. Standard metrics: PRD ``100*sqrt(...)``, whole-segment RBF MMD² (median
+   heuristic), feature Fréchet distance, memorization ratio, classifier
+   two-sample tests (logistic regression and a small gradient boosting on
+   ``ecgsk.metrics.ecg_features``, 5-fold CV accuracy).
+
+Every metric is also computed for two references in the same run: a
+real-vs-real floor (real training segments, paired at random with the test
+set) and an all-zero output.
+
+Two runs: lead II only, and all 12 leads pooled as single-lead samples (the
+latter subsampled to ``--max-train-all`` training segments for time).
+
+Usage::
+
+    python benchmarks/bench_lstm_gan.py                 # both runs
+    python benchmarks/bench_lstm_gan.py --runs lead_ii  # one run
+
+Prints one JSON line per run (and writes them to ``--out`` if given).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "ludb"
+LEADS_12 = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+PAPER = {  # the reference paper's table (lead II, normalised scale)
+    "rmse": {"mean": 0.078, "min": 0.021, "max": 0.169},
+    "prd_seed": {"mean": 14.82, "min": 4.55, "max": 49.19},
+    "mmd_seed": {"mean": 9e-4, "min": -6e-5, "max": 1e-2},
+}
+
+
+# -- data -----------------------------------------------------------------------
+def load_ludb_mv():
+    """LUDB as (200, 12, 5000) mV; ecgsk.datasets.load_ludb when it exists, else wfdb."""
+    try:
+        from ecgsk.datasets import load_ludb
+
+        try:
+            X, _ = load_ludb()
+        except TypeError:
+            X, _ = load_ludb(DATA)
+        return np.asarray(X, dtype=np.float32), "ecgsk.datasets.load_ludb"
+    except ImportError:
+        import wfdb
+
+        recs = [wfdb.rdrecord(str(DATA / "data" / str(i))).p_signal.T for i in range(1, 201)]
+        return np.stack(recs).astype(np.float32), "wfdb (ecgsk.datasets.load_ludb not landed)"
+
+
+def reference_windows(X, leads, length=400, step=100, first=100, lo=125, hi=250):
+    """Windows of ``length`` every ``step`` from ``first``; keep those whose argmax is in [lo, hi].
+
+    Returns (n_windows, 1, length): each selected lead's windows are single-lead samples.
+    """
+    X = X[:, leads, first:]
+    try:
+        from ecgsk.preprocessing import WindowSegmenter
+
+        W = WindowSegmenter(length=length, stride=step).fit_transform(X.reshape(-1, 1, X.shape[-1]))
+        W = np.asarray(W)[:, 0]
+        how = "ecgsk.preprocessing.WindowSegmenter"
+        expected = len(X) * len(leads) * ((X.shape[-1] - length) // step + 1)
+        if W.shape != (expected, length):
+            raise ImportError(f"unexpected WindowSegmenter output {W.shape}")
+    except ImportError:
+        starts = np.arange(0, X.shape[-1] - length + 1, step)
+        W = np.stack([X[..., s:s + length] for s in starts], axis=-2).reshape(-1, length)
+        how = "numpy windows (WindowSegmenter not landed)"
+    am = W.argmax(axis=1)
+    keep = (am >= lo) & (am <= hi)
+    return W[keep][:, None, :].astype(np.float32), how
+
+
+# -- metrics --------------------------------------------------------------------
+def _summary(values):
+    v = np.asarray(values, dtype=np.float64)
+    return {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
+
+
+def seed_rmse(gen, test):
+    return np.sqrt(np.mean((gen - test) ** 2, axis=(1, 2)))
+
+
+def seed_prd(gen, test):
+    try:
+        from ecgsk.metrics import prd_seed
+
+        return np.asarray(prd_seed(test, gen, reduce=None), dtype=np.float64).ravel(), "ecgsk.metrics.prd_seed"
+    except ImportError:
+        num = np.sum((test - gen) ** 2, axis=(1, 2))
+        den = np.sum(test**2, axis=(1, 2))
+        return np.sqrt(100.0 * num / den), "local (prd_seed not landed)"
+
+
+def _mmd_scalar_points(a, b, sigma=1.0):
+    """Unbiased MMD² between two 1-D samples of scalars, Gaussian kernel of width sigma."""
+    def k(u, v):
+        return np.exp(-((u[:, None] - v[None, :]) ** 2) / (2 * sigma**2))
+
+    m, n = len(a), len(b)
+    kxx, kyy = k(a, a), k(b, b)
+    return ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+            - 2 * k(a, b).mean())
+
+
+def seed_mmd(gen, test):
+    try:
+        from ecgsk.metrics import mmd_seed
+
+        return np.asarray(mmd_seed(test, gen, reduce=None), dtype=np.float64).ravel(), "ecgsk.metrics.mmd_seed"
+    except ImportError:
+        vals = [_mmd_scalar_points(x.ravel().astype(np.float64), y.ravel().astype(np.float64))
+                for x, y in zip(test, gen)]
+        return np.asarray(vals), "local (mmd_seed not landed)"
+
+
+def frechet(gen, test, fs):
+    try:
+        from ecgsk.metrics import frechet_feature_distance
+
+        return float(frechet_feature_distance(test, gen, fs=fs)), "ecgsk.metrics.frechet_feature_distance"
+    except ImportError:
+        from scipy import linalg
+
+        from ecgsk.metrics import ecg_features
+
+        A, B = ecg_features(test, fs), ecg_features(gen, fs)
+        mu, sd = A.mean(0), A.std(0)
+        sd[sd == 0] = 1
+        A, B = (A - mu) / sd, (B - mu) / sd
+        ca, cb = np.cov(A, rowvar=False), np.cov(B, rowvar=False)
+        covmean = linalg.sqrtm(ca @ cb).real
+        return float(np.sum((A.mean(0) - B.mean(0)) ** 2) + np.trace(ca + cb - 2 * covmean)), \
+            "local Frechet on ecg_features standardised by the test set (frechet_feature_distance not landed)"
+
+
+def memorization(gen, train, holdout, rng):
+    # nearest-neighbour distances shrink with the reference set's size: compare a
+    # train subset of the holdout's size with the holdout
+    sub = train[rng.choice(len(train), len(holdout), replace=False)]
+    try:
+        from ecgsk.metrics import memorization_ratio
+
+        return float(memorization_ratio(gen, sub, holdout)), \
+            "ecgsk.metrics.memorization_ratio (train subsampled to the holdout's size)"
+    except ImportError:
+
+        def nn_dist(A, B):
+            A, B = A.reshape(len(A), -1).astype(np.float64), B.reshape(len(B), -1).astype(np.float64)
+            d2 = (A**2).sum(1)[:, None] + (B**2).sum(1)[None] - 2 * A @ B.T
+            return np.sqrt(np.maximum(d2, 0).min(axis=1))
+
+        return float(nn_dist(gen, sub).mean() / nn_dist(gen, holdout).mean()), \
+            "local (memorization_ratio not landed): mean NN dist to train subset / to holdout"
+
+
+def c2st(real, gen, fs, random_state=0):
+    """Classifier two-sample test accuracies: {"logreg": acc, "gbm": acc}."""
+    try:
+        from ecgsk.metrics import classifier_two_sample_test
+
+        res = classifier_two_sample_test(real, gen, fs=fs, random_state=random_state)
+        return {"logreg": float(res["logistic_regression"]), "gbm": float(res["gradient_boosting"])}, \
+            "ecgsk.metrics.classifier_two_sample_test (logistic regression, HistGradientBoosting 50x depth 3)"
+    except ImportError:
+        from sklearn.ensemble import GradientBoostingClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_score
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from ecgsk.metrics import ecg_features
+
+        F = np.vstack([ecg_features(real, fs), ecg_features(gen, fs)])
+        y = np.r_[np.zeros(len(real)), np.ones(len(gen))]
+        cv = StratifiedKFold(5, shuffle=True, random_state=random_state)
+        models = {
+            "logreg": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+            "gbm": GradientBoostingClassifier(n_estimators=100, max_depth=2, random_state=random_state),
+        }
+        return {k: float(cross_val_score(m, F, y, cv=cv).mean()) for k, m in models.items()}, \
+            "local (classifier_two_sample_test not landed)"
+
+
+def evaluate(gen, test, train, fs, rng):
+    """All metrics of one candidate set ``gen`` (same size as ``test``) against the test set."""
+    from ecgsk.metrics import mmd, prd
+
+    order = rng.permutation(len(test))
+    paired = test[order]
+    out, sources = {}, {}
+    out["rmse"] = _summary(seed_rmse(gen, paired))
+    v, sources["prd_seed"] = seed_prd(gen, paired)
+    out["prd_seed"] = _summary(v)
+    v, sources["mmd_seed"] = seed_mmd(gen, paired)
+    out["mmd_seed"] = _summary(v)
+    out["prd_standard"] = _summary(prd(paired, gen, reduce=False))
+    out["mmd_segment"] = float(mmd(gen, test))
+    out["frechet_features"], sources["frechet"] = frechet(gen, test, fs)
+    out["memorization_ratio"], sources["memorization"] = memorization(gen, train, test, rng)
+    out["c2st"], sources["c2st"] = c2st(test, gen, fs)
+    return out, sources
+
+
+# -- one run ----------------------------------------------------------------------
+def run(name, W, args):
+    from ecgsk.models.lstm_gan import LSTMGAN
+
+    rng = np.random.RandomState(args.seed)
+    scale = float(np.abs(W).max())
+    Wn = W / scale
+    perm = rng.permutation(len(Wn))
+    n_test = int(round(0.1 * len(Wn)))
+    test, train = Wn[perm[:n_test]], Wn[perm[n_test:]]
+    n_train_full = len(train)
+    if args.max_train and len(train) > args.max_train:
+        train = train[rng.choice(len(train), args.max_train, replace=False)]
+    if args.max_test and len(test) > args.max_test:
+        test = test[rng.choice(len(test), args.max_test, replace=False)]
+
+    gan = LSTMGAN(width=args.width, lstm_units=args.lstm_units, max_epochs=1, batch_size=args.batch_size,
+                  lr=args.lr, device="cpu", random_state=args.seed, warm_start=True)
+    t0 = time.perf_counter()
+    epochs = 0
+    while epochs < args.epochs and time.perf_counter() - t0 < args.time_budget:
+        # one epoch per call; a new seed per epoch keeps batch order and noise fresh yet reproducible
+        gan.set_params(random_state=args.seed * 100003 + epochs).fit(train)
+        epochs += 1
+        if args.verbose:
+            print(f"[{name}] epoch {epochs} d={gan.history_['d_loss'][-1]:.3f} "
+                  f"g={gan.history_['g_loss'][-1]:.3f} t={time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    train_s = time.perf_counter() - t0
+
+    gen = gan.sample(len(test), random_state=args.seed + 1)
+    real = train[rng.choice(len(train), len(test), replace=False)]
+    zeros = np.zeros_like(test)
+    results, sources = {}, {}
+    for label, cand in (("lstm_gan", gen), ("real_train", real), ("all_zero", zeros)):
+        results[label], sources = evaluate(cand, test, train, 500, np.random.RandomState(args.seed + 7))
+    targets = {
+        "mmd_gap": results["lstm_gan"]["mmd_segment"] - results["real_train"]["mmd_segment"],
+        "mmd_gap_ok": results["lstm_gan"]["mmd_segment"] - results["real_train"]["mmd_segment"] <= 0.01,
+        "c2st_ok": max(results["lstm_gan"]["c2st"].values()) <= 0.80,
+        "memorization_ok": results["lstm_gan"]["memorization_ratio"] >= 0.9,
+        "train_time_ok": train_s <= 15 * 60,
+    }
+    return {
+        "benchmark": "lstm_gan", "run": name, "n_windows": int(len(W)), "scale_mv": scale,
+        "n_train_full": int(n_train_full), "n_train": int(len(train)), "n_test": int(len(test)),
+        "params": {k: v for k, v in gan.get_params().items() if k not in ("random_state", "warm_start")}
+        | {"max_epochs": args.epochs},
+        "epochs_trained": epochs, "train_seconds": round(train_s, 1),
+        "seconds_per_epoch": round(train_s / max(epochs, 1), 2),
+        "final_losses": {"d": gan.history_["d_loss"][-1], "g": gan.history_["g_loss"][-1]},
+        "results": results, "paper": PAPER, "targets": targets, "sources": sources,
+        "gen_abs_max": float(np.abs(gen).max()), "torch_threads": __import__("torch").get_num_threads(),
+        "cpu_load_1min": os.getloadavg()[0],
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--runs", default="lead_ii,all_leads")
+    p.add_argument("--epochs", type=int, default=80, help="maximum epochs (the paper's 80)")
+    p.add_argument("--time-budget", type=float, default=13 * 60, help="training seconds per run; stops early")
+    p.add_argument("--width", type=float, default=0.25)
+    p.add_argument("--lstm-units", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--max-train-all", type=int, default=2455, help="train subsample of the all-lead run")
+    p.add_argument("--max-test-all", type=int, default=1000, help="test subsample of the all-lead run")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (1 is fastest when the 2 cores are shared with other jobs)")
+    p.add_argument("--out", default=None)
+    p.add_argument("--verbose", action="store_true")
+    args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+
+    X, source = load_ludb_mv()
+    lines = []
+    for name in args.runs.split(","):
+        leads = [LEADS_12.index("II")] if name == "lead_ii" else list(range(12))
+        W, how = reference_windows(X, leads)
+        args.max_train = None if name == "lead_ii" else args.max_train_all
+        args.max_test = None if name == "lead_ii" else args.max_test_all
+        res = run(name, W, args)
+        res["data"] = {"loader": source, "windows": how}
+        line = json.dumps(res)
+        print(line, flush=True)
+        lines.append(line)
+        if args.out:
+            Path(args.out).write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
