@@ -655,6 +655,8 @@ def mmd(X, Y, *, features=False, fs=500, bandwidth="median"):
         if X.shape[1:] != Y.shape[1:]:
             raise ValueError(f"signal MMD needs equal (leads, T); got {X.shape[1:]} and {Y.shape[1:]}")
         A, B = X.reshape(len(X), -1), Y.reshape(len(Y), -1)
+        if (A.size + B.size) * 8 <= 512 * 2**20:  # exact float64 Gram unless that would take > 512 MiB
+            A, B = A.astype(np.float64), B.astype(np.float64)
     return _rbf_mmd2_unbiased(A, B, bandwidth)
 
 
