@@ -14,6 +14,7 @@ Both builds run from copies in a temporary directory, so the checkout gets no
 
 import importlib
 import importlib.metadata
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -231,6 +232,14 @@ def test_r_peak_detector_on_cpsc2019(example_plugin, data_dir):
         tp, fn, fp = tp + found.sum(), fn + (~found).sum(), fp + (~hit).sum()
     sensitivity, ppv = tp / (tp + fn), tp / (tp + fp)
     assert sensitivity > 0.9 and ppv > 0.85, (sensitivity, ppv)
+
+
+def test_extension_template_passes_check_estimator():
+    spec = importlib.util.spec_from_file_location("ecgsk_extension_template", ROOT / "plugins" / "extension_template.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ran = check_estimator(module.MyGenerator)
+    assert ran.count("cross_val_score") == len(module.MyGenerator.get_test_params())
 
 
 # -- the broken plugin ------------------------------------------------------------

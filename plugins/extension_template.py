@@ -1,0 +1,250 @@
+"""Extension template: copy this file to start a new ecgsk model.
+
+It is the sktime-style "fill in the hooks" template for ecgsk (see
+``docs/plugins.md`` for the whole walk-through and
+``plugins/ecgsk-example-plugin`` for a complete package built from it).
+
+How to use it
+-------------
+1. Copy this file into your package, e.g. ``my_ecg_models/my_generator.py``.
+2. Rename ``MyGenerator`` and replace every ``TODO`` with your model.
+3. Register it in your ``pyproject.toml``::
+
+       [project.entry-points."ecgsk.models"]
+       my_generator = "my_ecg_models.my_generator:MyGenerator"
+
+4. Check it (the same checks the built-in models pass)::
+
+       python -c "from ecgsk.testing import check_estimator; \
+                  from my_ecg_models.my_generator import MyGenerator; check_estimator(MyGenerator)"
+
+   or run this file: ``python plugins/extension_template.py``.
+
+The division of labour
+----------------------
+The public methods (``fit``, ``sample``, ``transform``, ``predict_risk``,
+``score``) live in ecgsk's mixins (:mod:`ecgsk.base`).  They validate the
+input against the data contract -- float32 ``(n_ecgs, n_leads, n_samples)`` in
+mV, no NaN, the right number of leads, ``NotFittedError`` before ``fit`` --
+set ``n_features_in_`` (the number of leads), seed the random streams from
+``random_state``, and then call the private hooks you write.  Your file holds
+your model and its hooks and **no validation code**.
+
+=================  ======================  =====================================================
+kind               mixin                   hooks you implement
+=================  ======================  =====================================================
+generator          ``GeneratorMixin``      ``_fit(X, y=None, *, rng)``,
+                                           ``_sample(n_samples, conditions, rng)``
+reconstructor      ``ReconstructorMixin``  ``_fit(X, y=None, *, rng)`` (X is 12-lead),
+                                           ``_transform(X)`` (X is lead I, ``(n, 1, T)``;
+                                           return ``(n, 12, T)`` in mV)
+risk model         ``RiskMixin``           ``_fit(X, y, *, rng)`` (``y`` is ``(event, time)``),
+                                           ``_predict_risk(X, conditions)`` -> ``(n,)``,
+                                           higher = earlier event
+=================  ======================  =====================================================
+
+Base-class order: the ecgsk mixin first, then (for torch models)
+``TorchModelMixin``, then scikit-learn's ``BaseEstimator`` last::
+
+    class MyGenerator(GeneratorMixin, BaseEstimator): ...
+    class MyGAN(GeneratorMixin, TorchModelMixin, BaseEstimator): ...
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.decomposition import PCA
+
+from ecgsk.base import GeneratorMixin
+
+# For the other kinds, import the matching mixin instead:
+# from ecgsk.base import ReconstructorMixin, RiskMixin
+
+
+class MyGenerator(GeneratorMixin, BaseEstimator):
+    """TODO one line: what the model is.
+
+    This template's model is deliberately tiny so that the file runs as is:
+    a PCA of whole ECGs with Gaussian coefficients (a probabilistic-PCA-like
+    generator).  Replace it with yours.
+
+    Parameters
+    ----------
+    n_components : int, default=4
+        TODO: document every parameter.  Number of principal components
+        (capped at ``n_ecgs - 1``).
+    n_leads : int or None, default=None
+        Lead count ``fit`` accepts.  A parameter named ``n_leads`` is read by
+        the mixin automatically; ``None`` accepts any number of leads.  A model
+        that always needs, say, 8 leads sets the class attribute
+        ``_n_leads_fit = 8`` instead.
+    random_state : int, RandomState or None, default=None
+        Makes ``fit`` and ``sample`` reproducible.  Every model has it.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of leads seen in ``fit`` (set by the mixin).
+    n_timepoints_in_ : int
+        Samples per lead seen in ``fit`` (set by the mixin).
+    pca_ : sklearn.decomposition.PCA
+        TODO: document every fitted attribute.  Fitted state ends in ``_``.
+
+    Examples
+    --------
+    >>> from ecgsk.datasets import make_synthetic_ecgs
+    >>> X = make_synthetic_ecgs(10, n_leads=2, n_samples=500, random_state=0)
+    >>> MyGenerator(random_state=0).fit(X).sample(3).shape
+    (3, 2, 500)
+    """
+
+    # -- class attributes read by the mixins (all optional) ------------------------
+    # _n_leads_fit = None          # lead count(s) fit accepts when there is no n_leads parameter
+    _min_samples = 2               # shortest accepted signal in samples (a property is fine too)
+    # _accepts_conditions = True   # conditional model: fit/sample take conditions= (a DataFrame);
+    # _requires_conditions = True  # ... and they are mandatory.  Route them with
+    #                              # set_fit_request(conditions=True) in cross_validate/GridSearchCV.
+
+    def __init__(self, n_components=4, *, n_leads=None, random_state=None):
+        # scikit-learn rule: __init__ stores its parameters unchanged and does
+        # nothing else -- no validation, no derived attributes.  Validate in _fit.
+        self.n_components = n_components
+        self.n_leads = n_leads
+        self.random_state = random_state
+
+    # -- hooks -------------------------------------------------------------------------
+    def _fit(self, X, y=None, *, rng):
+        """Learn from ``X``.
+
+        ``X`` is already validated: float32 ``(n_ecgs, n_leads, n_samples)`` in mV.
+        ``rng`` is a :class:`numpy.random.RandomState` derived from
+        ``random_state``; draw every random number of the fit from it (for
+        torch, wrap the fit in ``with ecgsk.nn.base.seeded(rng):``).
+        Conditional models also receive ``conditions=`` (a DataFrame).
+        The mixin returns ``self``; the return value here is ignored.
+        """
+        # TODO: validate your parameters here (ValueError with a clear message).
+        if isinstance(self.n_components, bool) or not isinstance(self.n_components, numbers.Integral) \
+                or self.n_components < 1:
+            raise ValueError(f"n_components must be a positive integer; got {self.n_components!r}")
+        # TODO: your model.
+        n = len(X)
+        k = int(min(self.n_components, max(n - 1, 1)))
+        self.pca_ = PCA(n_components=k, svd_solver="full").fit(X.reshape(n, -1).astype(np.float64))
+        return self
+
+    def _sample(self, n_samples, conditions, rng):
+        """Return ``n_samples`` ECGs, shape ``(n_samples, n_leads, n_timepoints)`` in mV.
+
+        ``n_samples`` is a validated positive int.  ``rng`` is either the
+        model's own stream (``sample(random_state=None)``) or one made from the
+        caller's ``random_state``: draw from it only, never from ``np.random``.
+        ``conditions`` is ``None`` or a DataFrame with one row per sample.
+        The mixin converts the result to float32.
+        """
+        # TODO: your sampler.
+        std = np.sqrt(self.pca_.explained_variance_)
+        coefs = rng.standard_normal((n_samples, len(std))) * std
+        flat = self.pca_.inverse_transform(coefs)
+        return flat.reshape(n_samples, self.n_features_in_, self.n_timepoints_in_)
+
+    # -- what ecgsk.testing.check_estimator uses ---------------------------------------------
+    @classmethod
+    def get_test_params(cls):
+        """One or more tiny parameter sets that fit in seconds on a CPU.
+
+        ``check_estimator(MyGenerator)`` runs every check once per dict.  Cover
+        the main branches of your code (e.g. a fixed lead count).  Torch
+        models pass ``"device": "cpu"`` and tiny widths/epochs here.
+        """
+        return [{"n_components": 2}, {"n_components": 3, "n_leads": 12, "random_state": 0}]
+
+    def _get_test_data(self, n_ecgs=8, random_state=0):
+        """Optional: the data ``check_estimator`` fits on, as ``(X, fit_params)``.
+
+        The default (in :class:`ecgsk.base.ECGEstimatorMixin`) makes synthetic
+        ECGs from :func:`ecgsk.datasets.make_synthetic_ecgs` with the lead count
+        of ``n_leads`` / ``_n_leads_fit`` (1 when any) and the length of a
+        ``length``, ``segment_length``, ``beat_length`` or ``window`` parameter
+        (else 1 s); it adds ``conditions`` for conditional models and a
+        survival ``y`` for risk models.  Override it when your model needs
+        something else -- e.g. signals long enough for several beats, as the
+        example plugin does.  This override only shortens the signals.
+        """
+        from ecgsk.datasets import make_synthetic_ecgs
+
+        n_leads = self.n_leads if isinstance(self.n_leads, numbers.Integral) else 1
+        return make_synthetic_ecgs(n_ecgs, n_leads=n_leads, n_samples=250, random_state=random_state), {}
+
+    # -- tags ----------------------------------------------------------------------------
+    # The mixin's __sklearn_tags__ already declares input_tags.three_d_array=True
+    # (and two_d_array=True: a 2-D batch is single-lead).  Extend it only to add
+    # tags of your own, always starting from super():
+    #
+    # def __sklearn_tags__(self):
+    #     tags = super().__sklearn_tags__()
+    #     tags.non_deterministic = True   # e.g. cuDNN kernels that are not reproducible
+    #     return tags
+
+
+# ---------------------------------------------------------------------------------------
+# Notes for the other kinds (sketches; copy the MyGenerator structure around them)
+# ---------------------------------------------------------------------------------------
+#
+# Reconstructor (lead I -> 12 leads):
+#
+#     class MyReconstructor(ReconstructorMixin, BaseEstimator):
+#         # _n_leads_fit = 12 is inherited: fit takes 12-lead ECGs.
+#         def _fit(self, X, y=None, *, rng):      # X: (n, 12, T), lead I is X[:, 0]
+#             ...
+#         def _transform(self, X):                # X: (n, 1, T), lead I only
+#             return Y                            # (n, 12, T) in mV; the mixin writes lead I back exactly
+#
+#     ``score`` is the mean Pearson r over the 11 reconstructed leads.
+#
+# Risk model (survival):
+#
+#     class MyRisk(RiskMixin, BaseEstimator):
+#         _accepts_conditions = True              # if it uses age/sex/... covariates
+#         def _fit(self, X, y, *, rng, conditions=None):
+#             event, time = y                     # bool (n,), float (n,); validated by the mixin
+#             ...
+#         def _predict_risk(self, X, conditions):
+#             return risk                         # (n,), higher = earlier event
+#
+#     ``predict`` is ``predict_risk``; ``score`` is Harrell's C-index.  The
+#     default _get_test_data already supplies a survival y.
+#
+# Torch models:
+#
+#     import torch
+#     from ecgsk.nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
+#
+#     class MyGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
+#         def __init__(self, ..., device="auto", verbose=0, random_state=None): ...
+#         def _fit(self, X, y=None, *, rng):
+#             with seeded(rng):                          # seeds torch from rng, global RNG untouched
+#                 device = self._reset_device()          # resolves "auto" | "cpu" | "cuda"
+#                 self.generator_ = Net(...).to(device)  # modules in attributes ending in "_"
+#                 for epoch in progress(range(self.max_epochs), desc="MyGAN", verbose=self.verbose):
+#                     ...                                # batches via to_tensor(X_batch, device)
+#         def _sample(self, n_samples, conditions, rng):
+#             z = to_tensor(rng.standard_normal((n_samples, ...)), self._torch_device())
+#             with torch.no_grad():
+#                 return to_numpy(self.generator_(z))    # float32 NumPy on the CPU, in mV
+#
+#     * TorchModelMixin pickles every nn.Module / tensor attribute on the CPU
+#       (optimisers are dropped), so a model fitted on a GPU unpickles on a
+#       CPU-only machine and moves to its ``device`` again on load.
+#     * Load checkpoints with ``torch.load(path, map_location="cpu", weights_only=True)``.
+#     * Import torch in the model module only: ``import ecgsk`` and the registry
+#       never import a model until it is asked for.
+#     * get_test_params: ``"device": "cpu"``, tiny widths, one epoch.
+
+
+if __name__ == "__main__":  # python plugins/extension_template.py
+    from ecgsk.testing import check_estimator
+
+    check_estimator(MyGenerator, verbose=True)
+    print("MyGenerator passes ecgsk.testing.check_estimator")
