@@ -491,10 +491,11 @@ def read_asc(path, *, n_samples=None):
     >>> with tempfile.TemporaryDirectory() as d:
     ...     _ = write_asc_microvolts(np.ones((1, 8, 5), dtype=int), d)
     ...     X = read_asc(os.path.join(d, "0.asc"))
-    >>> X.shape, float(X[0, 0])
+    >>> X.shape, round(float(X[0, 0]), 6)
     ((8, 5), 0.001)
     """
-    return _read_asc_int(path, n_samples=n_samples).T.astype(np.float32) / np.float32(1000)
+    values = _read_asc_int(path, n_samples=n_samples)
+    return np.ascontiguousarray((values.T / 1000.0).astype(np.float32))
 
 
 def _read_asc_int(path, *, n_samples=None, n_cols=8):
