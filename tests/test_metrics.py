@@ -244,7 +244,7 @@ def test_ludb_sinus_heart_rates():
     assert sinus.sum() >= 20
     assert ((hr[sinus] > 40) & (hr[sinus] < 150)).all(), hr[sinus]
     qrs = F[:, names.index("qrs_width")]
-    assert np.median(qrs) > 40 and np.median(qrs) < 140
+    assert 60 < np.median(qrs) < 120  # LUDB delineation: median QRS ~92 ms
     assert np.isfinite(F).all()
 
 
