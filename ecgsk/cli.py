@@ -85,8 +85,8 @@ def _cmd_generate(args):
     )
     if args.batch_size is not None:
         kwargs["batch_size"] = args.batch_size
-    paths = generate(args.num, args.out_dir, **kwargs)
-    print(f"wrote {len(paths)} {args.format} file(s) to {args.out_dir}")
+    out_dir = generate(args.num, args.out_dir, **kwargs)
+    print(f"wrote {args.num} ECG(s) as {args.format} to {out_dir}")
     return 0
 
 
