@@ -357,8 +357,8 @@ def load_ludb(path=None, *, return_delineation=False):
 
     Examples
     --------
-    >>> X, meta = load_ludb()  # doctest: +SKIP
-    >>> X.shape, list(meta.columns)  # doctest: +SKIP
+    >>> X, meta = load_ludb()
+    >>> X.shape, list(meta.columns)
     ((200, 12, 5000), ['record', 'age', 'sex', 'diagnoses'])
     """
     import pandas as pd
@@ -459,8 +459,8 @@ def load_cinc2021(path=None):
 
     Examples
     --------
-    >>> X, meta = load_cinc2021()  # doctest: +SKIP
-    >>> X.shape  # doctest: +SKIP
+    >>> X, meta = load_cinc2021()
+    >>> X.shape
     (30, 12, 5000)
     """
     from .io import read_challenge_dir
@@ -492,8 +492,8 @@ def load_cpsc2019(path=None):
 
     Examples
     --------
-    >>> X, r_peaks = load_cpsc2019()  # doctest: +SKIP
-    >>> X.shape, len(r_peaks)  # doctest: +SKIP
+    >>> X, r_peaks = load_cpsc2019()
+    >>> X.shape, len(r_peaks)
     ((50, 1, 5000), 50)
     """
     from scipy.io import loadmat
@@ -555,8 +555,8 @@ def load_mitdb(path=None, record="100"):
 
     Examples
     --------
-    >>> X, fs, samples, symbols = load_mitdb()  # doctest: +SKIP
-    >>> X.shape, fs  # doctest: +SKIP
+    >>> X, fs, samples, symbols = load_mitdb()
+    >>> X.shape, fs
     ((1, 2, 650000), 360.0)
     """
     from .io import read_wfdb
@@ -627,7 +627,7 @@ def simulate_survival(
     >>> import numpy as np
     >>> X = np.random.RandomState(0).normal(size=(500, 3))
     >>> y = simulate_survival(X, [1.0, -0.5, 0.0], censoring=0.3, random_state=0)
-    >>> y.dtype.names, round(1 - y["event"].mean(), 1)
+    >>> y.dtype.names, round(float(1 - y["event"].mean()), 1)
     (('event', 'time'), 0.3)
     """
     from scipy.optimize import brentq
