@@ -275,7 +275,9 @@ def test_simulate_survival_rate_reproducibility_and_features():
     y0 = simulate_survival(X, np.ones(5), censoring_rate=0.0, random_state=3)
     assert y0["event"].all()
     frame = pd.DataFrame(X)
-    np.testing.assert_array_equal(simulate_survival(frame, np.ones(5), random_state=3), simulate_survival(X, np.ones(5), random_state=3))
+    np.testing.assert_array_equal(
+        simulate_survival(frame, np.ones(5), random_state=3), simulate_survival(X, np.ones(5), random_state=3)
+    )
     # A higher censoring rate censors more.
     rng = np.random.RandomState(0)
     Z = rng.normal(size=(3000, 1))
