@@ -247,7 +247,8 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     :func:`~sklearn.model_selection.cross_validate` or ``GridSearchCV`` route
     them with ``set_fit_request(conditions=True)`` and
     ``set_score_request(conditions=True)`` under
-    ``sklearn.config_context(enable_metadata_routing=True)``.
+    ``sklearn.config_context(enable_metadata_routing=True)`` (these requests
+    are also the defaults, since the model cannot work without conditions).
 
     Examples
     --------
@@ -266,6 +267,14 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     _accepts_conditions = True
     _requires_conditions = True
     _n_leads_fit = 12
+    # ``conditions`` is mandatory, so under metadata routing it is requested by
+    # default (``set_*_request(conditions=False)`` still opts out).  Without the
+    # transform default, a Pipeline ending in this model refuses routed
+    # conditions in ``fit`` unless set_transform_request is called too.
+    __metadata_request__fit = {"conditions": True}
+    __metadata_request__score = {"conditions": True}
+    __metadata_request__transform = {"conditions": True}
+    __metadata_request__inverse_transform = {"conditions": True}
 
     def __init__(
         self,
@@ -510,14 +519,15 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         mu, _ = self._encode(X, self._encode_conditions(conditions))
         return to_numpy(mu)
 
-    def inverse_transform(self, Z, conditions=None):
+    def inverse_transform(self, X, conditions=None):
         """Decode latent vectors to beats in mV.
 
         Parameters
         ----------
-        Z : array-like of shape (n, latent_dim)
+        X : array-like of shape (n, latent_dim)
+            Latent vectors (``transform``'s output, or draws from ``N(0, I)``).
         conditions : DataFrame or array-like of shape (n, n_covariates)
-            A single row is used for every ``Z``.
+            A single row is used for every latent vector.
 
         Returns
         -------
@@ -534,9 +544,9 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         (3, 12, 100)
         """
         self._check_fitted()
-        Z = check_array(Z, dtype=np.float32, input_name="Z")
+        Z = check_array(X, dtype=np.float32, input_name="X")
         if Z.shape[1] != self.latent_dim:
-            raise ValueError(f"Z has {Z.shape[1]} columns but latent_dim={self.latent_dim}")
+            raise ValueError(f"latent vectors X have {Z.shape[1]} columns but latent_dim={self.latent_dim}")
         conditions = self._check_conditions_arg(
             pd.DataFrame(conditions) if isinstance(conditions, dict) else conditions, len(Z), allow_broadcast=True
         )
@@ -630,6 +640,7 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
     """
 
     _risk_head = True
+    __metadata_request__predict = {"conditions": True}
 
     def __init__(
         self,
