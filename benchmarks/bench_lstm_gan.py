@@ -57,10 +57,7 @@ def load_ludb_mv():
     try:
         from ecgsk.datasets import load_ludb
 
-        try:
-            X, _ = load_ludb()
-        except TypeError:
-            X, _ = load_ludb(DATA)
+        X, _ = load_ludb(DATA)
         return np.asarray(X, dtype=np.float32), "ecgsk.datasets.load_ludb"
     except ImportError:
         import wfdb
@@ -285,8 +282,8 @@ def main(argv=None):
     p.add_argument("--runs", default="lead_ii,all_leads")
     p.add_argument("--epochs", type=int, default=80, help="maximum epochs (the paper's 80)")
     p.add_argument("--time-budget", type=float, default=13 * 60, help="training seconds per run; stops early")
-    p.add_argument("--width", type=float, default=0.25)
-    p.add_argument("--lstm-units", type=int, default=64)
+    p.add_argument("--width", type=float, default=0.125)
+    p.add_argument("--lstm-units", type=int, default=32)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--max-train-all", type=int, default=2455, help="train subsample of the all-lead run")

@@ -1,0 +1,204 @@
+"""Tests for ecgsk.models.lstm_gan.LSTMGAN (tiny CPU sizes; the whole module runs in well under 3 minutes)."""
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from ecgsk.datasets import make_synthetic_ecgs
+from ecgsk.models.lstm_gan import ConvDiscriminator, LSTMGAN, LSTMGenerator
+from ecgsk.pipeline import make_pipeline
+from ecgsk.testing import check_estimator
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TINY = dict(width=0.125, lstm_units=4, latent_dim=4, kernel_size=5, batch_size=8, device="cpu")
+
+
+def _segments(n=24, length=64, n_leads=1, seed=0):
+    return make_synthetic_ecgs(n, n_leads=n_leads, n_samples=length, random_state=seed)
+
+
+def _params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def test_check_estimator():
+    ran = check_estimator(LSTMGAN)
+    assert "pickle" in ran and "determinism" in ran and "pipeline" in ran
+
+
+def test_default_architecture_matches_reference():
+    gan = LSTMGAN()
+    assert (gan.segment_length, gan.latent_dim, gan.lstm_units, gan.kernel_size) == (400, 12, 64, 16)
+    assert (gan.max_epochs, gan.batch_size, gan.lr, gan.n_leads, gan.fs) == (80, 64, 2e-4, 1, 500)
+    G = LSTMGenerator()
+    assert G.lstm.bidirectional and G.lstm.hidden_size == 64 and G.lstm.input_size == 12
+    convs = [m for m in G.convs if isinstance(m, torch.nn.Conv1d)]
+    assert [c.out_channels for c in convs] == [128, 64, 32, 16, 1]
+    assert all(c.kernel_size == (16,) for c in convs)
+    assert isinstance(G.convs[-1], torch.nn.Tanh)
+    assert sum(isinstance(m, torch.nn.Upsample) for m in G.convs) == 2
+    with torch.no_grad():
+        out = G(torch.randn(2, 100, 12))  # noise: sequence 100 x 12 features
+    assert out.shape == (2, 1, 400)
+    D = ConvDiscriminator()
+    dconvs = [m for m in D.features if isinstance(m, torch.nn.Conv1d)]
+    assert [c.out_channels for c in dconvs] == [32, 64, 128, 256]
+    assert sum(isinstance(m, torch.nn.MaxPool1d) for m in D.features) == 2
+    assert D.out.in_features == 256 * 100 and D.out.out_features == 1
+    with torch.no_grad():
+        assert D(out).shape == (2,)
+
+
+def test_noise_length_is_quarter_segment():
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=0, random_state=0).fit(_segments())
+    z = gan._noise(3, np.random.RandomState(0))
+    assert tuple(z.shape) == (3, 16, 4)
+
+
+def test_output_shape_and_range():
+    X = _segments(n=24, length=64) * 3.0
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=0).fit(X)
+    assert gan.scale_ == pytest.approx(float(np.abs(X).max()))
+    scaled = gan._generate_scaled(50, np.random.RandomState(1))
+    assert scaled.shape == (50, 1, 64)
+    assert np.abs(scaled).max() <= 1.0  # tanh range
+    mv = gan.sample(50, random_state=1)
+    assert mv.shape == (50, 1, 64) and mv.dtype == np.float32
+    assert np.abs(mv).max() <= gan.scale_ * (1 + 1e-6)
+    np.testing.assert_allclose(mv, scaled * gan.scale_, rtol=1e-6)
+
+
+def test_multilead_output():
+    X = _segments(n=16, length=32, n_leads=3)
+    gan = LSTMGAN(n_leads=3, segment_length=32, **TINY, max_epochs=1, random_state=0).fit(X)
+    assert gan.n_features_in_ == 3
+    assert gan.sample(4).shape == (4, 3, 32)
+    with pytest.raises(ValueError, match="lead"):
+        gan.fit(X[:, :2])
+
+
+def test_one_training_step_changes_both_networks():
+    X = _segments(n=8, length=64)
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=0, random_state=0).fit(X)
+    gan._make_optimizers()
+    g0, d0 = _params(gan.generator_), _params(gan.discriminator_)
+    real = torch.as_tensor(X / gan.scale_)
+    d_loss, g_loss = gan._train_step(real, np.random.RandomState(0))
+    assert np.isfinite(d_loss) and np.isfinite(g_loss)
+    assert any(not torch.equal(a, b) for a, b in zip(g0, gan.generator_.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, gan.discriminator_.parameters()))
+    # every generator and discriminator tensor received a gradient step
+    assert all(not torch.equal(a, b) for a, b in zip(d0, gan.discriminator_.parameters()))
+
+
+def test_history_and_finite_losses():
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=3, random_state=0).fit(_segments())
+    assert len(gan.history_["d_loss"]) == len(gan.history_["g_loss"]) == 3 == gan.n_epochs_
+    assert np.isfinite(gan.history_["d_loss"]).all() and np.isfinite(gan.history_["g_loss"]).all()
+
+
+def test_reproducible_under_random_state():
+    X = _segments()
+    a = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3).fit(X)
+    b = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3).fit(X)
+    c = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=4).fit(X)
+    np.testing.assert_array_equal(a.sample(5), b.sample(5))
+    assert a.history_ == b.history_
+    assert not np.allclose(a.sample(5, random_state=0), c.sample(5, random_state=0))
+    np.testing.assert_array_equal(a.sample(2, random_state=7), a.sample(2, random_state=7))
+
+
+def test_pickle_round_trip_and_warm_start():
+    X = _segments()
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0).fit(X)
+    restored = pickle.loads(pickle.dumps(gan))
+    np.testing.assert_array_equal(gan.sample(4, random_state=0), restored.sample(4, random_state=0))
+    np.testing.assert_array_equal(gan.discriminate(X), restored.discriminate(X))
+    # the restored model keeps training (optimisers are rebuilt)
+    restored.set_params(warm_start=True).fit(X)
+    assert restored.n_epochs_ == 2 and len(restored.history_["g_loss"]) == 2
+    assert restored.scale_ == gan.scale_
+
+
+def test_warm_start_false_restarts():
+    X = _segments()
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0).fit(X)
+    gan.fit(X)
+    assert gan.n_epochs_ == 1
+
+
+def test_verbose_progress(capsys):
+    LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=0, verbose=1).fit(_segments(n=8))
+
+
+@pytest.mark.parametrize("bad", [{"segment_length": 62}, {"width": 0}, {"batch_size": 0}, {"lstm_units": 1.5}])
+def test_bad_params(bad):
+    params = dict(segment_length=64, **TINY, max_epochs=1)
+    params.update(bad)
+    X = _segments(length=params["segment_length"])
+    with pytest.raises(ValueError):
+        LSTMGAN(**params).fit(X)
+
+
+def test_wrong_segment_length_is_explained():
+    with pytest.raises(ValueError, match="segment_length"):
+        LSTMGAN(segment_length=64, **TINY, max_epochs=1).fit(_segments(length=80))
+
+
+def test_pipeline_after_window_segmenter():
+    from ecgsk.preprocessing import WindowSegmenter
+
+    records = make_synthetic_ecgs(3, n_leads=1, n_samples=640, random_state=0)
+    pipe = make_pipeline(WindowSegmenter(length=64, stride=32),
+                         LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0))
+    pipe.fit(records)
+    assert pipe[-1].n_features_in_ == 1
+    out = pipe.sample(3, random_state=0)
+    assert out.shape == (3, 1, 64) and np.isfinite(out).all()
+
+
+def test_pipeline_after_beat_segmenter():
+    from ecgsk.preprocessing import BeatSegmenter
+
+    records = make_synthetic_ecgs(2, n_leads=1, fs=500, n_samples=2500, random_state=0)
+    pipe = make_pipeline(BeatSegmenter(length=400, fs=500),
+                         LSTMGAN(segment_length=400, **TINY, max_epochs=1, random_state=0))
+    pipe.fit(records)
+    out = pipe.sample(2, random_state=0)
+    assert out.shape == (2, 1, 400) and np.isfinite(out).all()
+
+
+def test_registry_finds_model():
+    import ecgsk
+
+    assert ecgsk.get_model("lstm_gan") is LSTMGAN
+    assert isinstance(ecgsk.make_model("lstm_gan", max_epochs=1), LSTMGAN)
+
+
+def test_fits_real_ludb_heartbeat_windows():
+    """Tiny fit on real LUDB lead-II windows of the reference protocol."""
+    path = DATA / "ludb"
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"LUDB data missing at {path}")
+        pytest.skip("LUDB data not available")
+    from ecgsk.datasets import load_ludb
+    from ecgsk.preprocessing import WindowSegmenter
+
+    X, _ = load_ludb(path)
+    lead_ii = X[:6, 1:2, 100:]
+    W = WindowSegmenter(length=400, stride=100).fit_transform(lead_ii)
+    am = W[:, 0].argmax(axis=1)
+    W = W[(am >= 125) & (am <= 250)]
+    assert len(W) > 20
+    gan = LSTMGAN(**TINY, max_epochs=1, random_state=0).fit(W)
+    out = gan.sample(5)
+    assert out.shape == (5, 1, 400)
+    assert np.abs(out).max() <= np.abs(W).max() + 1e-6
+    assert np.isfinite(gan.history_["d_loss"]).all()
+    assert isinstance(clone(gan), LSTMGAN)
