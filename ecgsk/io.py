@@ -593,16 +593,23 @@ def net_output_to_microvolts(output, scale=6000):
 
 
 def mv_to_asc_microvolts(X):
-    """Convert mV to the integer µV that deepfake-ecg would write.
+    """Convert mV to the integer µV that deepfake-ecg would write (truncation toward zero).
 
-    The value is ``trunc(float32(float32(mV / 6) * 6000))``: for signals made as
-    ``mV = float32(net_output * 6)`` this recovers ``int(net_output * 6000)``
-    except where two float32 network outputs round to the same mV value but
-    truncate to different integers (about 4 values in 10^5 for tanh outputs;
-    those are ambiguous from mV alone).  For exact byte-identity with
-    deepfake-ecg write the integers from the network output with
-    :func:`net_output_to_microvolts` and :func:`write_asc_microvolts`.  For other
-    signals it equals ``trunc(mV * 1000)`` up to float32 rounding.
+    Two sources of float32 millivolts are handled exactly:
+
+    - values read from an ``.asc`` file (``float32(k / 1000)`` for an integer
+      ``k``) give back ``k``, so :func:`read_asc` followed by :func:`write_asc`
+      reproduces the file byte for byte;
+    - otherwise the value is ``trunc(float32(float32(mV / 6) * 6000))``, which for
+      generator output ``mV = float32(net_output * 6)`` recovers deepfake-ecg's
+      ``int(net_output * 6000)`` except where two float32 network outputs
+      round to one mV value but truncate to different integers (ambiguous from
+      mV alone; under 1 value in 10^4 for tanh outputs).
+
+    For guaranteed byte-identity with deepfake-ecg, write the integers from the
+    network output: :func:`net_output_to_microvolts` then
+    :func:`write_asc_microvolts`.  For other signals the result equals
+    ``trunc(mV * 1000)`` up to float32 rounding.
 
     Parameters
     ----------
@@ -615,11 +622,14 @@ def mv_to_asc_microvolts(X):
 
     Examples
     --------
-    >>> mv_to_asc_microvolts(np.array([1.5, -0.0125, 0.0])).tolist()
-    [1500, -12, 0]
+    >>> mv_to_asc_microvolts(np.array([1.5, -0.0125, 0.0, 0.001])).tolist()
+    [1500, -12, 0, 1]
     """
     X = np.asarray(X, dtype=np.float32)
-    return np.trunc((X / np.float32(6)) * np.float32(6000)).astype(np.int32)
+    via_net = np.trunc((X / np.float32(6)) * np.float32(6000))
+    nearest = np.round(X.astype(np.float64) * 1000.0)
+    exact = (nearest / 1000.0).astype(np.float32) == X
+    return np.where(exact, nearest, via_net).astype(np.int32)
 
 
 _LUT_CACHE = {}
