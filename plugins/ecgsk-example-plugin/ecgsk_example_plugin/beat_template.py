@@ -36,6 +36,7 @@ from scipy import signal
 from scipy.ndimage import maximum_filter1d
 from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
+from threadpoolctl import threadpool_limits
 
 from ecgsk.base import GeneratorMixin
 
@@ -260,7 +261,10 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
         beats = np.stack(beats).astype(np.float64)  # (n_beats, leads, beat_length)
         beat_record = np.asarray(beat_record)
         k = int(min(self.n_components, len(beats) - 1, beats.shape[2]))
-        self.pca_ = [PCA(n_components=k, svd_solver="full").fit(beats[:, lead]) for lead in range(n_leads)]
+        # The SVDs are small (beats x window); BLAS threads only add overhead
+        # here, and on a busy machine a lot of it.
+        with threadpool_limits(limits=1, user_api="blas"):
+            self.pca_ = [PCA(n_components=k, svd_solver="full").fit(beats[:, lead]) for lead in range(n_leads)]
         self.mean_beat_ = np.stack([p.mean_ for p in self.pca_])
         self.components_ = np.stack([p.components_ for p in self.pca_])
         coefs = np.concatenate([p.transform(beats[:, lead]) for lead, p in enumerate(self.pca_)], axis=1)
