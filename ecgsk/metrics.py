@@ -722,35 +722,49 @@ def mmd_seed(x, y, *, bandwidth=1.0, reduce="mean", block=2048):
     return _reduce(out, reduce)
 
 
-def _sqrtm_trace_term(S1, S2):
-    """``Tr(sqrtm(S1 @ S2))`` with the usual numerical safeguards."""
+def _trace_sqrt_product(S1, S2, method="eigh"):
+    """``Tr((S1 S2)^(1/2))`` for symmetric positive semi-definite ``S1``, ``S2``.
+
+    ``"eigh"``: ``S1 S2`` is similar to the symmetric PSD matrix
+    ``S1^(1/2) S2 S1^(1/2)`` (and a limit of such when ``S1`` is singular), so
+    the trace is the sum of the square roots of that matrix's eigenvalues,
+    clipped at 0.  Two symmetric eigendecompositions: fast and stable even for
+    the singular covariances of fewer ECGs than features.
+
+    ``"sqrtm"``: the FID reference recipe, ``scipy.linalg.sqrtm(S1 @ S2)``;
+    if the result is not finite or has a non-negligible imaginary part, a
+    small ridge is added to both covariances, then the real part is taken.
+    It can take seconds for a few hundred features with singular covariances.
+    """
+    if method == "eigh":
+        def _clip(w):  # eigenvalues at rounding level are exact zeros
+            tol = max(float(np.abs(w).max(initial=0.0)), _TINY) * len(w) * np.finfo(np.float64).eps
+            return np.where(w > tol, w, 0.0)
+
+        w, V = np.linalg.eigh((S1 + S1.T) / 2.0)
+        root = (V * np.sqrt(_clip(w))) @ V.T
+        M_ = root @ S2 @ root
+        return float(np.sqrt(_clip(np.linalg.eigvalsh((M_ + M_.T) / 2.0))).sum())
+    if method != "sqrtm":
+        raise ValueError(f"method must be 'eigh' or 'sqrtm'; got {method!r}")
     from scipy import linalg
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        covmean = linalg.sqrtm(S1 @ S2)
-    covmean = np.asarray(covmean)
+        covmean = np.asarray(linalg.sqrtm(S1 @ S2))
     if not np.isfinite(covmean).all() or (
         np.iscomplexobj(covmean) and np.abs(covmean.imag).max() > 1e-3 * max(1.0, np.abs(covmean.real).max())
     ):
-        # Near-singular product: add a small ridge to both covariances (as in
-        # the FID reference implementation).
         eps = 1e-6 * max(1.0, np.trace(S1) / len(S1), np.trace(S2) / len(S2))
         offset = eps * np.eye(len(S1))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             covmean = np.asarray(linalg.sqrtm((S1 + offset) @ (S2 + offset)))
-    tr = np.trace(covmean)
-    tr = float(np.real(tr))
-    if not np.isfinite(tr):
-        # Last resort: the symmetric form Tr(sqrt(sqrt(S1) S2 sqrt(S1))).
-        w, V = np.linalg.eigh(S1)
-        r1 = (V * np.sqrt(np.clip(w, 0, None))) @ V.T
-        tr = float(np.sqrt(np.clip(np.linalg.eigvalsh(r1 @ S2 @ r1), 0, None)).sum())
-    return tr
+    tr = float(np.real(np.trace(covmean)))
+    return tr if np.isfinite(tr) else _trace_sqrt_product(S1, S2, "eigh")
 
 
-def frechet_feature_distance(X, Y, fs=500, *, standardize="pooled"):
+def frechet_feature_distance(X, Y, fs=500, *, standardize="pooled", method="eigh"):
     """Fréchet distance between Gaussian fits of :func:`ecg_features`. **Lower is better** (0 = same fit).
 
     .. math:: d^2 = \\lVert\\mu_X-\\mu_Y\\rVert^2 + \\mathrm{Tr}\\big(\\Sigma_X+\\Sigma_Y-2(\\Sigma_X\\Sigma_Y)^{1/2}\\big)
@@ -763,12 +777,17 @@ def frechet_feature_distance(X, Y, fs=500, *, standardize="pooled"):
     several generated sets against one reference; ``None`` uses raw features.
     Constant features are left unscaled.
 
-    The matrix square root is ``scipy.linalg.sqrtm`` of ``Σ_X Σ_Y``; if the
-    result is not finite or has a non-negligible imaginary part, a small ridge
-    is added to both covariances; the imaginary part is then discarded and the
-    result clipped at 0.  With fewer ECGs than features the covariances are
-    singular and the value carries some estimation bias, so compare
-    distances computed with equal set sizes.
+    The trace of the matrix square root is computed, by default, from the
+    symmetric form ``Tr((Σ_X^½ Σ_Y Σ_X^½)^½)``, which equals
+    ``Tr((Σ_X Σ_Y)^½)`` exactly, with eigenvalues clipped at 0: stable and
+    fast even when the covariances are singular.  ``method="sqrtm"`` uses the
+    FID reference recipe instead: ``scipy.linalg.sqrtm(Σ_X Σ_Y)``, retried with
+    a small ridge on both covariances if the result is not finite or has a
+    non-negligible imaginary part, then its real part (the two agree to
+    rounding; ``sqrtm`` can take seconds for 12-lead feature sets).  The
+    result is clipped at 0.  With fewer ECGs than features the covariances are
+    singular and the value carries estimation bias, so compare distances
+    computed with equal set sizes.
 
     Parameters
     ----------
@@ -777,6 +796,8 @@ def frechet_feature_distance(X, Y, fs=500, *, standardize="pooled"):
         lengths may differ).
     fs : float, default=500
     standardize : {"pooled", "reference"} or None, default="pooled"
+    method : {"eigh", "sqrtm"}, default="eigh"
+        How the trace of the matrix square root is computed (see above).
 
     Returns
     -------
@@ -797,12 +818,14 @@ def frechet_feature_distance(X, Y, fs=500, *, standardize="pooled"):
         raise ValueError(f"X and Y need the same number of leads; got {X.shape[1]} and {Y.shape[1]}")
     if len(X) < 2 or len(Y) < 2:
         raise ValueError(f"the Fréchet distance needs at least 2 ECGs per set; got {len(X)} and {len(Y)}")
+    if method not in ("eigh", "sqrtm"):
+        raise ValueError(f"method must be 'eigh' or 'sqrtm'; got {method!r}")
     A, B = _standardise(ecg_features(X, fs), ecg_features(Y, fs), standardize)
     mu1, mu2 = A.mean(axis=0), B.mean(axis=0)
     S1 = np.atleast_2d(np.cov(A, rowvar=False))
     S2 = np.atleast_2d(np.cov(B, rowvar=False))
     diff = mu1 - mu2
-    d2 = float(diff @ diff + np.trace(S1) + np.trace(S2) - 2.0 * _sqrtm_trace_term(S1, S2))
+    d2 = float(diff @ diff + np.trace(S1) + np.trace(S2) - 2.0 * _trace_sqrt_product(S1, S2, method))
     return max(d2, 0.0)
 
 

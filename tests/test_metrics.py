@@ -270,7 +270,12 @@ def test_frechet_matches_closed_form():
     A, B = A[:, keep], B[:, keep]
     S1, S2 = np.cov(A, rowvar=False), np.cov(B, rowvar=False)
     ref = np.sum((A.mean(0) - B.mean(0)) ** 2) + np.trace(S1 + S2 - 2 * np.real(linalg.sqrtm(S1 @ S2)))
-    assert M.frechet_feature_distance(X, Y, standardize=None) == pytest.approx(ref, rel=1e-5)
+    # raw features are badly scaled: the distance is a small difference of large traces
+    tol = 1e-7 * (np.trace(S1) + np.trace(S2))
+    assert M.frechet_feature_distance(X, Y, standardize=None, method="sqrtm") == pytest.approx(ref, abs=tol)
+    assert M.frechet_feature_distance(X, Y, standardize=None) == pytest.approx(ref, abs=tol)
+    # on standardised features the two methods agree closely
+    assert M.frechet_feature_distance(X, Y) == pytest.approx(M.frechet_feature_distance(X, Y, method="sqrtm"), rel=1e-6)
     # standardising by the reference set changes the scale but stays >= 0
     assert M.frechet_feature_distance(X, Y, standardize="reference") >= 0
 
@@ -283,6 +288,18 @@ def test_frechet_errors():
         M.frechet_feature_distance(X, np.zeros((3, 2, 100)))
     with pytest.raises(ValueError, match="standardize"):
         M.frechet_feature_distance(X, X, standardize="bogus")
+    with pytest.raises(ValueError, match="method"):
+        M.frechet_feature_distance(X, X, method="bogus")
+
+
+def test_trace_sqrt_product_methods_agree_on_singular_covariances():
+    rng = np.random.RandomState(0)
+    A, B = rng.randn(8, 20), rng.randn(8, 20) @ rng.randn(20, 20) * 0.3
+    S1, S2 = np.cov(A, rowvar=False), np.cov(B, rowvar=False)  # rank 7 < 20
+    eigh = M._trace_sqrt_product(S1, S2, "eigh")
+    assert eigh == pytest.approx(M._trace_sqrt_product(S1, S2, "sqrtm"), rel=1e-4)
+    assert M._trace_sqrt_product(S1, S1, "eigh") == pytest.approx(np.trace(S1), rel=1e-9)
+    assert M._trace_sqrt_product(S1, S2, "eigh") == pytest.approx(M._trace_sqrt_product(S2, S1, "eigh"), rel=1e-9)
 
 
 # ---------------------------------------------------------------------------
