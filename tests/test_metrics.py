@@ -514,3 +514,39 @@ def test_import_is_light():
     code = "import sys, ecgsk.metrics; print(sorted(m for m in ('torch', 'lifelines', 'neurokit2') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(2, 40)),
+           elements=st.floats(-10, 10, allow_nan=False, width=32)),
+    st.floats(0.1, 10.0),
+    st.integers(0, 2**16),
+)
+def test_paired_metric_properties(x, scale, seed):
+    y = x + np.random.RandomState(seed).randn(*x.shape).astype(np.float32)
+    assert M.rmse(x, y) == pytest.approx(M.rmse(y, x))
+    assert M.rmse(x, x) == 0.0 and M.prd(x, x) == 0.0
+    assert M.rmse(scale * x, scale * y) == pytest.approx(scale * M.rmse(x, y), rel=1e-4, abs=1e-6)
+    if (np.sum(x.astype(np.float32) ** 2, axis=(1, 2)) > 1e-3).all():
+        # PRD is scale invariant; the seed variant is PRD / 10
+        assert M.prd(scale * x, scale * y) == pytest.approx(M.prd(x, y), rel=1e-3)
+        assert M.prd_seed(x, y) == pytest.approx(M.prd(x, y) / 10.0, rel=1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(2, 6), st.integers(2, 6), st.integers(1, 5), st.integers(0, 2**16))
+def test_mmd_symmetry_property(m, n, dim, seed):
+    rng = np.random.RandomState(seed)
+    A, B = rng.randn(m, 1, dim), rng.randn(n, 1, dim) + rng.randn()
+    assert M.mmd(A, B) == pytest.approx(M.mmd(B, A), rel=1e-9, abs=1e-12)
+    assert M.mmd(A, B, bandwidth=0.7) == pytest.approx(M.mmd(B, A, bandwidth=0.7), rel=1e-9, abs=1e-12)
+
+
+def test_scorers_pickle():
+    import pickle
+
+    for name in ("reconstruction_pearson", "neg_reconstruction_rmse", "neg_generation_mmd", "concordance"):
+        scorer = M.get_scorer(name)
+        clone = pickle.loads(pickle.dumps(scorer))
+        assert repr(clone) == repr(scorer) and clone._metadata == scorer._metadata
