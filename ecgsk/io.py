@@ -89,11 +89,10 @@ def _record_base(path):
     return path
 
 
-def _units_factor(unit, path):
+def _units_factor(unit):
+    """Factor from ``unit`` to mV, or None for a unit that is not a voltage (left as is)."""
     key = (unit or "mV").strip().lower().replace(" ", "")
-    if key not in _UNIT_TO_MV:
-        _fail(path, f"unknown signal unit {unit!r}; expected mV, uV or V")
-    return _UNIT_TO_MV[key]
+    return _UNIT_TO_MV.get(key)
 
 
 def _reorder_standard(signal, leads):
@@ -121,7 +120,8 @@ def read_wfdb(path):
         12 standard leads they are put in :data:`~ecgsk.leads.LEADS_12` order.
     meta : dict
         ``record`` (name), ``fs`` (Hz, float), ``leads`` (canonical names in the
-        order of ``X``), ``units`` (after conversion, ``"mV"``),
+        order of ``X``), ``units`` (after conversion: ``"mV"`` for every
+        voltage channel; other channels, e.g. ``"mmHg"``, are left as they are),
         ``units_original`` (as written in the header, same order),
         ``adc_gain`` (digital units per original unit, same order),
         ``comments`` (header comment lines, list of str), ``sig_len``.
@@ -154,7 +154,9 @@ def read_wfdb(path):
     if record.sig_len is not None and signal.shape[0] != record.sig_len:
         _fail(hea, f"signal has {signal.shape[0]} samples but the header declares {record.sig_len} (truncated?)")
     units_original = list(record.units or ["mV"] * record.n_sig)
-    factors = np.array([_units_factor(u, hea) for u in units_original])
+    factors = [_units_factor(u) for u in units_original]
+    units = ["mV" if f is not None else u for f, u in zip(factors, units_original)]
+    factors = np.array([1.0 if f is None else f for f in factors])
     X = (signal.T * factors[:, None]).astype(np.float32)
     leads = [canonical_lead_name(n) for n in (record.sig_name or [f"ch{i}" for i in range(record.n_sig)])]
     X, leads, order = _reorder_standard(X, leads)
@@ -162,7 +164,7 @@ def read_wfdb(path):
         "record": record.record_name,
         "fs": float(record.fs),
         "leads": leads,
-        "units": ["mV"] * len(leads),
+        "units": [units[i] for i in order],
         "units_original": [units_original[i] for i in order],
         "adc_gain": [float(record.adc_gain[i]) for i in order] if record.adc_gain else None,
         "comments": list(record.comments or []),
@@ -386,7 +388,10 @@ def read_challenge_record(path):
         _fail(mat, f"'val' has shape {val.shape}, header {hea.name} declares {(header['n_sig'], header['sig_len'])}")
     gain = np.asarray(header["gain"], dtype=np.float64)[:, None]
     baseline = np.asarray(header["baseline"], dtype=np.float64)[:, None]
-    factors = np.array([_units_factor(u, hea) for u in header["units"]])[:, None]
+    factors = [_units_factor(u) for u in header["units"]]
+    if any(f is None for f in factors):
+        _fail(hea, f"signal units {header['units']} are not all voltages (mV, uV, V)")
+    factors = np.array(factors)[:, None]
     X = ((val.astype(np.float64) - baseline) / gain * factors).astype(np.float32)
     leads = [canonical_lead_name(n) for n in header["leads"]]
     X, leads, _ = _reorder_standard(X, leads)
@@ -508,13 +513,11 @@ def _read_asc_int(path, *, n_samples=None, n_cols=8):
     lines = data.splitlines()
     if lines and not lines[-1].strip():
         lines = lines[:-1]
-    tokens = data.split()
-    if len(tokens) != len(lines) * n_cols:
-        counts = [len(ln.split()) for ln in lines]
-        bad = next((i for i, c in enumerate(counts) if c != n_cols), None)
-        _fail(path, f"line {bad + 1 if bad is not None else '?'} does not hold {n_cols} integers (truncated?)")
-    if any(len(ln.split()) != n_cols for ln in lines[:1] + lines[-1:]):
-        _fail(path, f"first or last line does not hold {n_cols} integers (truncated?)")
+    rows = [ln.split() for ln in lines]
+    bad = next((i for i, row in enumerate(rows) if len(row) != n_cols), None)
+    if bad is not None:
+        _fail(path, f"line {bad + 1} holds {len(rows[bad])} values, expected {n_cols} integers (truncated?)")
+    tokens = [tok for row in rows for tok in row]
     try:
         values = np.array(tokens, dtype=np.int64)
     except ValueError as exc:
