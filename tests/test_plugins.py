@@ -206,22 +206,15 @@ def test_example_plugin_too_short_signals_error(example_plugin):
 
 
 def test_r_peak_detector_on_cpsc2019(example_plugin, data_dir):
-    """The plugin's detector against the reference R peaks of CPSC 2019 (75 ms tolerance).
-
-    The records are MATLAB files; they are read with scipy.io.loadmat, as a
-    third-party plugin would, without relying on ecgsk's readers.
-    """
-    from scipy.io import loadmat
-
+    """The plugin's detector against the reference R peaks of CPSC 2019 (75 ms tolerance)."""
+    from ecgsk.datasets import load_cpsc2019
     from ecgsk_example_plugin import detect_r_peaks
-    folder = data_dir / "cpsc2019"
-    records = sorted((folder / "data").glob("data_*.mat"))
-    assert len(records) == 50, f"expected 50 CPSC 2019 records in {folder}"
+
+    X, references = load_cpsc2019(data_dir / "cpsc2019")
+    assert len(X) == 50
     tp = fn = fp = 0
-    for path in records:
-        ecg = next(v for k, v in loadmat(path).items() if not k.startswith("__")).ravel()
-        ref_path = folder / "ref" / path.name.replace("data_", "R_")
-        ref = next(v for k, v in loadmat(ref_path).items() if not k.startswith("__")).ravel().astype(int)
+    for ecg, ref in zip(X, references):
+        ref = np.asarray(ref, dtype=int).ravel()
         peaks = detect_r_peaks(ecg, 500)
         if len(peaks) == 0 or len(ref) == 0:
             fn += len(ref)
@@ -232,6 +225,28 @@ def test_r_peak_detector_on_cpsc2019(example_plugin, data_dir):
         tp, fn, fp = tp + found.sum(), fn + (~found).sum(), fp + (~hit).sum()
     sensitivity, ppv = tp / (tp + fn), tp / (tp + fp)
     assert sensitivity > 0.9 and ppv > 0.85, (sensitivity, ppv)
+
+
+def test_example_plugin_on_ludb(example_plugin, data_dir):
+    """Fitted on real 12-lead ECGs, the samples keep the heart rate and beat a per-sample Gaussian."""
+    from ecgsk.datasets import load_ludb
+    from ecgsk.testing import GaussianECGGenerator
+    from ecgsk_example_plugin import detect_r_peaks
+
+    X, _ = load_ludb(data_dir / "ludb")
+    X = X[:60]
+    model = ecgsk.make_model(MODEL_NAME, n_components=6, random_state=0).fit(X)
+    assert model.n_beats_ > 400
+    S = model.sample(20)
+    assert S.shape == (20, 12, 5000) and np.isfinite(S).all()
+
+    def median_rate(batch):
+        return np.median([60.0 / np.median(np.diff(detect_r_peaks(ecg, 500)) / 500) for ecg in batch])
+
+    real, fake = median_rate(X), median_rate(S)
+    assert abs(fake - real) < 0.15 * real, (real, fake)
+    baseline = GaussianECGGenerator(random_state=0).fit(X)
+    assert model.score(X) > baseline.score(X)
 
 
 def test_extension_template_passes_check_estimator(monkeypatch):
