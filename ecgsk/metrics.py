@@ -514,6 +514,11 @@ def ecg_features(X, fs=500, *, return_names=False, chunk_size=None):
     or flat signals -- the heart rate is undefined and ``heart_rate`` and
     ``rr_cv`` are **0** (a flag value, never NaN); the morphology features then
     come from the single strongest QRS (or the record centre for a flat record).
+    Detection runs at about 100 Hz, so beats align within about ±5 ms and
+    the averaged R/S amplitudes read a few percent low (about 5 % for the
+    narrow QRS of :func:`~ecgsk.datasets.make_synthetic_ecgs`); this bias is
+    the same for real and generated sets.  The QRS threshold was calibrated
+    on LUDB's cardiologist delineation (mean absolute error about 10 ms).
 
     Parameters
     ----------

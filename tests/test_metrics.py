@@ -1,9 +1,7 @@
 """Tests for ecgsk.metrics: known values, properties, features, scorers."""
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,15 +15,6 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score, cross_
 from ecgsk import metrics as M
 from ecgsk.base import GeneratorMixin, ReconstructorMixin, RiskMixin
 from ecgsk.datasets import make_synthetic_ecgs
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def _require(path):
-    if not path.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            raise FileNotFoundError(f"real data missing in CI: {path}")
-        pytest.skip(f"real data not available: {path}")
 
 
 @pytest.fixture(scope="module")
@@ -233,11 +222,10 @@ def test_features_finite_property(X, fs):
     assert np.isfinite(F).all()
 
 
-def test_ludb_sinus_heart_rates():
-    _require(DATA / "ludb")
+def test_ludb_sinus_heart_rates(data_dir):
     from ecgsk.datasets import load_ludb
 
-    X, meta = load_ludb(DATA / "ludb")
+    X, meta = load_ludb(data_dir / "ludb")
     F, names = M.ecg_features(X[:40], return_names=True)
     hr = F[:, names.index("heart_rate")]
     sinus = meta["diagnoses"][:40].apply(lambda d: any("sinus" in s.lower() for s in d)).to_numpy()
