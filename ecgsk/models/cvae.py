@@ -119,6 +119,29 @@ def _same_pad(kernel_size):
     return nn.ZeroPad2d(((kernel_size - 1) // 2, kernel_size // 2, 0, 0))
 
 
+class _TemporalMerge(nn.Module):
+    """``Conv2d(n_filters, 1, (1, kernel_size), padding="same")`` computed as a depthwise 1-D convolution.
+
+    Same function and parameter count; summing a grouped convolution over the
+    filters runs about twice as fast on CPU as the single-output-channel
+    convolution, whose backward pass dominates training time.
+    """
+
+    def __init__(self, n_filters, kernel_size):
+        super().__init__()
+        self.kernel_size = kernel_size
+        bound = 1.0 / math.sqrt(n_filters * kernel_size)  # Conv2d's default initialisation range
+        self.weight = nn.Parameter(torch.empty(n_filters, 1, kernel_size).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(1).uniform_(-bound, bound))
+
+    def forward(self, h):  # (n, F, leads, T) -> (n, leads, T)
+        n, f, leads, t = h.shape
+        x = h.permute(0, 2, 1, 3).reshape(n * leads, f, t)
+        x = F.pad(x, ((self.kernel_size - 1) // 2, self.kernel_size // 2))
+        out = F.conv1d(x, self.weight, groups=f).sum(1)
+        return out.view(n, leads, t) + self.bias
+
+
 class _CVAENet(nn.Module):
     """Encoder/decoder of Sang et al. with an optional linear Cox head on the latent mean."""
 
@@ -142,7 +165,7 @@ class _CVAENet(nn.Module):
         self.dec_spatial = nn.Sequential(
             nn.ConvTranspose2d(n_filters, n_filters, (n_leads, 1)), nn.ELU(), nn.BatchNorm2d(n_filters)
         )
-        self.dec_temporal = nn.Sequential(_same_pad(kernel_size), nn.Conv2d(n_filters, 1, (1, kernel_size)))
+        self.dec_temporal = _TemporalMerge(n_filters, kernel_size)
         self.n_filters = n_filters
         self.risk = nn.Linear(latent_dim, 1, bias=False) if risk_head else None
 
@@ -153,7 +176,7 @@ class _CVAENet(nn.Module):
 
     def decode(self, z, c):
         h = self.dec_dense(torch.cat([z, c], dim=1)).view(len(z), self.n_filters, 1, self.pooled)
-        out = self.dec_temporal(self.dec_spatial(self.unpool(h)))[:, 0]  # (n, leads, 2*(L//2))
+        out = self.dec_temporal(self.dec_spatial(self.unpool(h)))  # (n, leads, 2*(L//2))
         if out.shape[-1] < self.length:  # odd length
             out = F.pad(out, (0, self.length - out.shape[-1]), mode="replicate")
         return out
