@@ -654,6 +654,15 @@ def _lut64():
     return _LUT_CACHE["lut64"]
 
 
+def _lut_cells(width):
+    """The lookup table cut to its last ``width`` bytes per integer, as a 1-D array of ``V{width}`` cells."""
+    key = ("cells", width)
+    if key not in _LUT_CACHE:
+        table = _lut64().view(np.uint8).reshape(-1, 8)[:, 8 - width :]
+        _LUT_CACHE[key] = np.ascontiguousarray(table).view(f"V{width}").ravel()
+    return _LUT_CACHE[key]
+
+
 def _format_digits(values):
     """Right-aligned ``%i`` text of int64 ``values`` as a (n, width) uint8 array, NUL-padded on the left."""
     values = np.asarray(values, dtype=np.int64).ravel()
@@ -689,9 +698,11 @@ def _asc_bytes(U):
     tokens = np.ascontiguousarray(U.transpose(0, 2, 1)).reshape(n, T * n_cols)
     lo, hi = int(tokens.min()), int(tokens.max())
     if lo >= -_LUT_SPAN and hi < _LUT_SPAN:
+        # Cells just wide enough for this range (text + separator): fewer NULs to delete.
+        width = max(len(str(lo)), len(str(hi))) + 1
         index = tokens.astype(np.int64)
         index += _LUT_SPAN
-        cells = np.take(_lut64(), index).view(np.uint8).reshape(n, T, n_cols, 8)
+        cells = np.take(_lut_cells(width), index).view(np.uint8).reshape(n, T, n_cols, width)
     else:
         chars = _format_digits(tokens)
         cells = np.zeros((chars.shape[0], chars.shape[1] + 1), dtype=np.uint8)
