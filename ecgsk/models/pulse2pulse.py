@@ -18,6 +18,7 @@ about a third of the arithmetic.
 
 import math
 import os
+import weakref
 
 import numpy as np
 import torch
@@ -30,7 +31,8 @@ from ..leads import derive_12_from_8
 from ..nn.base import TorchModelMixin, progress, seeded
 from ..nn.gan import generator_loss, wgan_gp_critic_loss
 
-__all__ = ["Pulse2PulseGAN", "Pulse2PulseGenerator", "Pulse2PulseCritic", "PolyphaseGenerator", "PhaseShuffle"]
+__all__ = ["Pulse2PulseGAN", "Pulse2PulseGenerator", "Pulse2PulseCritic", "PolyphaseGenerator", "PhaseShuffle",
+           "polyphase_generator", "polyphase_weights"]
 
 KERNEL = 25
 PAD = KERNEL // 2
@@ -147,12 +149,18 @@ def polyphase_weights(weight, scale, pad=PAD):
     t_min = (0 - pad) // scale
     t_max = (scale - 1 + k - 1 - pad) // scale
     n_taps = t_max - t_min + 1
-    out = weight.new_zeros(c_out, scale, c_in, n_taps, dtype=torch.float64)
     w64 = weight.detach().to(torch.float64)
+    phases = []
     for r in range(scale):
-        for j in range(k):
-            out[:, r, :, (r + j - pad) // scale - t_min] += w64[:, :, j]
-    return out.reshape(c_out * scale, c_in, n_taps).to(weight.dtype), -t_min, t_max
+        taps = []
+        for t in range(t_min, t_max + 1):
+            # the taps j with (r + j - pad) // s == t form the range [t s + pad - r, t s + pad - r + s)
+            lo = max(t * scale + pad - r, 0)
+            hi = min(t * scale + pad - r + scale, k)
+            taps.append(w64[:, :, lo:hi].sum(dim=2) if hi > lo else w64.new_zeros(c_out, c_in))
+        phases.append(torch.stack(taps, dim=2))
+    out = torch.stack(phases, dim=1)  # (c_out, s, c_in, n_taps)
+    return out.reshape(c_out * scale, c_in, n_taps).to(weight.dtype).contiguous(), -t_min, t_max
 
 
 class PolyphaseGenerator(nn.Module):
@@ -213,6 +221,25 @@ class PolyphaseGenerator(nn.Module):
             # (n, C_out * s, m) -> (n, C_out, m * s): interleave the phases.
             x = y.view(n, c // scale, scale, m).transpose(2, 3).reshape(n, c // scale, m * scale)
         return x
+
+
+_POLYPHASE_CACHE = weakref.WeakKeyDictionary()
+
+
+def polyphase_generator(generator):
+    """A cached :class:`PolyphaseGenerator` for ``generator``, rebuilt when its weights change.
+
+    The cache key includes every decoder parameter's version counter, which
+    in-place updates (optimiser steps, ``load_state_dict``) increment.
+    """
+    params = list(generator.decoder.parameters())
+    key = tuple((p.data_ptr(), p._version, p.device.type) for p in params)
+    hit = _POLYPHASE_CACHE.get(generator)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    fast = PolyphaseGenerator(generator).eval()
+    _POLYPHASE_CACHE[generator] = (key, fast)
+    return fast
 
 
 class PhaseShuffle(nn.Module):
@@ -410,13 +437,13 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from ecgsk.datasets import make_synthetic_ecgs
-    >>> X = make_synthetic_ecgs(8, n_leads=8, n_samples=1000, random_state=0)
-    >>> gan = Pulse2PulseGAN(model_size=5, length=1000, max_epochs=2, n_critic=1,
+    >>> X = make_synthetic_ecgs(8, n_leads=8, n_samples=2500, random_state=0)
+    >>> gan = Pulse2PulseGAN(model_size=5, length=2500, max_epochs=2, n_critic=1,
     ...                      device="cpu", random_state=0).fit(X)
     >>> gan.sample(3).shape
-    (3, 8, 1000)
+    (3, 8, 2500)
     >>> gan.sample(2, leads=12).shape
-    (2, 12, 1000)
+    (2, 12, 2500)
     """
 
     _n_leads_fit = 8
@@ -457,7 +484,7 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     def get_test_params(cls):
         """Tiny configurations that fit in about a second on a CPU."""
         return [
-            {"model_size": 5, "length": 500, "max_epochs": 2, "n_critic": 1, "batch_size": 4, "device": "cpu",
+            {"model_size": 5, "length": 2500, "max_epochs": 1, "n_critic": 1, "batch_size": 4, "device": "cpu",
              "random_state": 0},
         ]
 
@@ -569,7 +596,7 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         noise_rng = np.random.default_rng(int(rng.randint(0, 2**31 - 1)))
         net = self.generator_.to(device).eval()
         if fast:
-            net = PolyphaseGenerator(net).to(device).eval()
+            net = polyphase_generator(net)
         shape = (self.n_features_in_, self._net_length)
         with torch.inference_mode():
             for start in range(0, n_samples, batch_size):
