@@ -17,6 +17,15 @@ def pytest_sessionstart(session):
         raise RuntimeError(f"CI=true but the real data directory {DATA_DIR} is missing")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _single_threaded_blas():
+    # Tests use small matrices; OpenBLAS threads only contend with torch's on 2 cores.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     if not DATA_DIR.is_dir():
