@@ -236,6 +236,18 @@ def test_ludb_sinus_heart_rates(data_dir):
     assert np.isfinite(F).all()
 
 
+def test_cpsc2019_heart_rate_against_reference_r_peaks(data_dir):
+    from ecgsk.datasets import load_cpsc2019
+
+    X, r_peaks = load_cpsc2019(data_dir / "cpsc2019")
+    F, names = M.ecg_features(X, fs=500, return_names=True)
+    hr = F[:, names.index("heart_rate")]
+    ref = np.array([60.0 / np.median(np.diff(np.sort(np.ravel(r)))) * 500 for r in r_peaks])
+    err = np.abs(hr - ref)
+    assert np.median(err) < 3.0  # noisy, partly arrhythmic records: most within a few bpm
+    assert np.mean(err < 10.0) > 0.7
+
+
 # ---------------------------------------------------------------------------
 # Fréchet
 # ---------------------------------------------------------------------------
