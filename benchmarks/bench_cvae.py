@@ -1,0 +1,188 @@
+"""Benchmark of ConditionalVAE and CoxConditionalVAE on LUDB median beats.
+
+Run from the repository root::
+
+    python benchmarks/bench_cvae.py                  # full run (5 folds, 100 epochs)
+    python benchmarks/bench_cvae.py --folds 2 --epochs 10   # smoke test
+
+1. Conditioning fidelity.  A logistic regression predicting sex and a ridge
+   regression predicting age from real median beats are fitted on the training
+   folds; on held-out subjects they give ``A_real`` (accuracy) and ``r_real``
+   (Pearson r between predicted and true age).  A ConditionalVAE fitted on the
+   same training folds generates beats for the held-out subjects' (age, sex);
+   the same classifiers applied to those beats, scored against the conditions
+   asked for, give ``A_gen`` and ``r_gen``.  Targets: ``A_gen >= A_real - 0.05``
+   and ``r_gen >= r_real - 0.1``.  LUDB has no BMI, so the conditions are age
+   and sex only.
+2. Risk.  Survival times are simulated (``ecgsk.datasets.simulate_survival``)
+   from a Cox model on features measured on the real records: heart rate (R
+   peaks of the whole 10-s record), QRS amplitude in V5 (median beat) and age.
+   5-fold C-index of CoxConditionalVAE (median beats + age, sex) against
+   lifelines' CoxPHFitter on the true features (oracle) and on the conditions
+   alone.  Target: within 0.05 of the oracle and above conditions-only.
+3. Training time of each model (CPU seconds and wall seconds per fit).
+
+Prints one JSON line with every figure.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn import config_context
+from sklearn.linear_model import LogisticRegressionCV, RidgeCV
+from sklearn.model_selection import KFold, StratifiedGroupKFold
+from sklearn.pipeline import make_pipeline as sk_make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ecgsk.datasets import load_ludb, simulate_survival
+from ecgsk.leads import LEADS_12
+from ecgsk.metrics import concordance_index
+from ecgsk.models.cvae import ConditionalVAE, CoxConditionalVAE
+from ecgsk.preprocessing import BaselineWanderRemoval, MedianBeat, detect_rpeaks
+
+ROOT = Path(__file__).resolve().parents[1]
+FS = 500
+
+
+def load_beats(path):
+    X, meta = load_ludb(path)
+    X = BaselineWanderRemoval(fs=FS).fit_transform(X)
+    mb = MedianBeat(length=400, fs=FS).fit(X)
+    beats = mb.transform(X)
+    peaks = detect_rpeaks(X, FS)
+    heart_rate = np.array([60.0 * FS / np.median(np.diff(p)) for p in peaks])
+    v5 = LEADS_12.index("V5")
+    r = mb.r_index_
+    qrs = beats[:, v5, r - 25:r + 30]  # -50 ms .. +60 ms around R
+    qrs_amp_v5 = qrs.max(axis=1) - qrs.min(axis=1)
+    conditions = meta[["age", "sex"]].reset_index(drop=True)
+    return beats, conditions, meta, heart_rate, qrs_amp_v5
+
+
+def _features(beats):
+    return beats[:, :, ::4].reshape(len(beats), -1)  # 12 leads x 100 samples (125 Hz)
+
+
+def fidelity(beats, conditions, args):
+    sex = (conditions["sex"] == "M").to_numpy().astype(int)
+    age = conditions["age"].to_numpy(dtype=float)
+    groups = np.arange(len(beats))  # one record per subject in LUDB
+    cv = StratifiedGroupKFold(args.folds, shuffle=True, random_state=0)
+    feats = _features(beats)
+    real_hit, gen_hit, real_age, gen_age, gen_true_age = [], [], [], [], []
+    age_true = []
+    fit_cpu, fit_wall = [], []
+    for fold, (tr, te) in enumerate(cv.split(feats, sex, groups)):
+        clf = sk_make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=np.logspace(-4, 1, 6), max_iter=3000))
+        reg = sk_make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(0, 5, 11)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(feats[tr], sex[tr])
+        reg.fit(feats[tr], age[tr])
+        real_hit += list(clf.predict(feats[te]) == sex[te])
+        real_age += list(reg.predict(feats[te]))
+        age_true += list(age[te])
+
+        t_cpu, t_wall = time.process_time(), time.time()
+        cvae = ConditionalVAE(max_epochs=args.epochs, random_state=fold, device="cpu")
+        cvae.fit(beats[tr], conditions=conditions.iloc[tr])
+        fit_cpu.append(time.process_time() - t_cpu)
+        fit_wall.append(time.time() - t_wall)
+        cond_rep = pd.concat([conditions.iloc[te]] * args.n_gen, ignore_index=True)
+        generated = cvae.sample(len(cond_rep), conditions=cond_rep, random_state=fold)
+        gen_feats = _features(generated)
+        gen_sex = np.tile(sex[te], args.n_gen)
+        gen_hit += list(clf.predict(gen_feats) == gen_sex)
+        gen_age += list(reg.predict(gen_feats))
+        gen_true_age += list(np.tile(age[te], args.n_gen))
+        print(f"fidelity fold {fold}: A_real={np.mean(real_hit):.3f} A_gen={np.mean(gen_hit):.3f} "
+              f"fit {fit_cpu[-1]:.0f}s CPU", file=sys.stderr, flush=True)
+    return {
+        "A_real": float(np.mean(real_hit)),
+        "A_gen": float(np.mean(gen_hit)),
+        "majority_class_rate": float(max(sex.mean(), 1 - sex.mean())),
+        "r_real": float(np.corrcoef(age_true, real_age)[0, 1]),
+        "r_gen": float(np.corrcoef(gen_true_age, gen_age)[0, 1]),
+        "cvae_fit_cpu_s": float(np.mean(fit_cpu)),
+        "cvae_fit_wall_s": float(np.mean(fit_wall)),
+    }
+
+
+def _cox_lifelines(train, test, cols, y_train):
+    from lifelines import CoxPHFitter
+
+    df = train[cols].assign(time=y_train["time"], event=y_train["event"].astype(int))
+    cph = CoxPHFitter().fit(df, "time", "event")
+    return np.log(cph.predict_partial_hazard(test[cols]).to_numpy())
+
+
+def risk(beats, conditions, heart_rate, qrs_amp_v5, args):
+    from sklearn.model_selection import cross_validate
+
+    table = pd.DataFrame({"heart_rate": heart_rate, "qrs_amp_v5": qrs_amp_v5,
+                          "age": conditions["age"].to_numpy(float),
+                          "male": (conditions["sex"] == "M").astype(float).to_numpy()})
+    true_cols = ["heart_rate", "qrs_amp_v5", "age"]
+    z = (table[true_cols] - table[true_cols].mean()) / table[true_cols].std()
+    y = simulate_survival(z.to_numpy(), args.coef, censoring=0.3, random_state=0)
+    cv = KFold(args.folds, shuffle=True, random_state=0)
+    oracle, cond_only = [], []
+    for tr, te in cv.split(table):
+        oracle.append(concordance_index(y[te], _cox_lifelines(z.iloc[tr], z.iloc[te], true_cols, y[tr])))
+        cond_only.append(concordance_index(y[te], _cox_lifelines(table.iloc[tr], table.iloc[te],
+                                                                 ["age", "male"], y[tr])))
+    est = CoxConditionalVAE(max_epochs=args.epochs, random_state=0, device="cpu")
+    t_cpu = time.process_time()
+    with config_context(enable_metadata_routing=True):
+        est.set_fit_request(conditions=True).set_score_request(conditions=True)
+        res = cross_validate(est, beats, y, params={"conditions": conditions}, cv=cv)
+    cpu = (time.process_time() - t_cpu) / args.folds
+    return {
+        "coef_per_sd": list(map(float, args.coef)),
+        "event_rate": float(y["event"].mean()),
+        "c_oracle": float(np.mean(oracle)),
+        "c_conditions_only": float(np.mean(cond_only)),
+        "c_cox_cvae": float(np.mean(res["test_score"])),
+        "c_cox_cvae_folds": [round(float(s), 3) for s in res["test_score"]],
+        "c_oracle_folds": [round(float(s), 3) for s in oracle],
+        "cox_cvae_fit_cpu_s": float(cpu),
+        "cox_cvae_fit_wall_s": float(np.mean(res["fit_time"])),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ludb"))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--n-gen", type=int, default=5, help="generated beats per held-out subject")
+    parser.add_argument("--coef", type=float, nargs=3, default=[0.7, 0.7, 0.7],
+                        help="true log hazard ratios per SD of heart rate, QRS amplitude V5, age")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--skip", choices=["fidelity", "risk"], default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    beats, conditions, meta, heart_rate, qrs_amp_v5 = load_beats(args.data)
+    out = {"benchmark": "cvae", "n_subjects": len(beats), "beat_shape": list(beats.shape[1:]),
+           "folds": args.folds, "epochs": args.epochs, "threads": args.threads,
+           "preprocessing_wall_s": round(time.time() - t0, 1)}
+    if args.skip != "fidelity":
+        out["fidelity"] = fidelity(beats, conditions, args)
+    if args.skip != "risk":
+        out["risk"] = risk(beats, conditions, heart_rate, qrs_amp_v5, args)
+    out["total_wall_s"] = round(time.time() - t0, 1)
+    out["total_cpu_s"] = round(time.process_time(), 1)
+    print(json.dumps(out))
+    return out
+
+
+if __name__ == "__main__":
+    main()
