@@ -313,7 +313,7 @@ def _chunk_features(X, fs):
     n, L, T = X.shape
     # --- amplitude features ------------------------------------------------
     # Percentiles are shift-equivariant, so those of the median-centred signal
-    # are the raw percentiles minus the median (one partition pass, not two).
+    # are the raw percentiles minus the median (one sort serves both).
     pct = _percentiles_sorted(X, (1, 5, 50, 95, 99))
     pct -= pct[..., 2:3].copy()
     std = X.std(axis=2, dtype=np.float64)[..., None]
@@ -416,8 +416,8 @@ def _chunk_features(X, fs):
         heart_rate[ok] = 60.0 / med[ok]
         rr_cv[ok] = np.sqrt(np.maximum(var[ok], 0.0)) / mean[ok]
 
-    # --- median-free average beat (template) around the detected QRS ---------
-    pre, post = int(round(0.25 * fs)), int(round(0.45 * fs))
+    # --- average beat (template) around the detected QRS ---------------------
+    pre, post = max(1, int(round(0.25 * fs))), max(2, int(round(0.45 * fs)))
     W = pre + post
     padded = np.pad(hp, ((0, 0), (0, 0), (pre, post)))
     full = (pos >= pre) & (pos + post <= T)

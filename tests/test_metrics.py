@@ -214,7 +214,7 @@ def test_features_reject_bad_input():
         st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 700)),
         elements=st.floats(-50, 50, allow_nan=False, width=32),
     ),
-    st.sampled_from([100, 250, 500]),
+    st.sampled_from([1, 10, 100, 250, 360, 500, 1000]),
 )
 def test_features_finite_property(X, fs):
     F = M.ecg_features(X, fs=fs)
