@@ -498,6 +498,17 @@ def test_scorer_metadata_routing_passes_conditions():
         cross_validate(est, X, scoring=scorer, cv=KFold(3), params={"conditions": cond})
     assert ("sample", None) in _BootstrapGenerator.seen
     assert M.generation_mmd_scorer._metadata == {"conditions": True}  # get_scorer returned a copy
+    # several scorers at once, and GridSearchCV routing conditions to fit and scorer
+    _BootstrapGenerator.seen = []
+    with sklearn.config_context(enable_metadata_routing=True):
+        res = cross_validate(
+            est, X, cv=KFold(3), params={"conditions": cond},
+            scoring={"mmd": M.generation_mmd_scorer, "fd": M.generation_frechet_scorer},
+        )
+        grid = GridSearchCV(est, {"scale": [0.5, 1.0]}, scoring=M.generation_mmd_scorer, cv=KFold(3))
+        grid.fit(X, conditions=cond)
+    assert np.isfinite(res["test_mmd"]).all() and (res["test_fd"] <= 0).all()
+    assert ("sample", None) not in _BootstrapGenerator.seen
 
 
 def test_get_scorer():
