@@ -14,7 +14,7 @@ from sklearn.model_selection import KFold, cross_val_score
 
 from ecgsk.base import ReconstructorMixin
 from ecgsk.datasets import load_cpsc2019, load_ludb, make_synthetic_ecgs
-from ecgsk.leads import LEADS_8, LEADS_12
+from ecgsk.leads import LEADS_8
 from ecgsk.metrics import pearson_per_lead
 from ecgsk.pipeline import make_pipeline
 from ecgsk.preprocessing import (

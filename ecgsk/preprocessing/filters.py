@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage, signal
 
-from ..base import BaseECGTransformer, check_ecg_array
+from ..base import BaseECGTransformer
 
 __all__ = ["BandpassFilter", "NotchFilter", "BaselineWanderRemoval", "FilterChain", "combine_filters"]
 

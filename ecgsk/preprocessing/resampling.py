@@ -1,6 +1,5 @@
 """Polyphase resampling and amplitude scaling of ECG batches (no torch)."""
 
-import numbers
 from fractions import Fraction
 
 import numpy as np
@@ -25,7 +24,9 @@ class Resample(InvertibleTransformerMixin, BaseECGTransformer):
     ``fs_out`` Hz; downstream steps must be given ``fs=fs_out``.  The whole
     batch is resampled in one call along the last axis.  ``inverse_transform``
     resamples back to ``fs`` (for example, a model trained at 250 Hz returns
-    its samples at 500 Hz in a pipeline).
+    its samples at 500 Hz in a pipeline); its output has
+    ``ceil(n_samples * fs / fs_out)`` samples, which for non-integer ratios
+    may exceed the original length by one sample.
 
     Parameters
     ----------

@@ -204,7 +204,7 @@ def detect_rpeaks(X, fs=500, *, method="neurokit", combine="vote", vote_toleranc
             a = np.abs(cleaned[i])
             scale = np.percentile(a, 99, axis=-1, keepdims=True)
             combined = np.median(a / np.where(scale > 0, scale, 1.0), axis=0)
-            peaks = find(combined, fs) if method == "neurokit" else find(combined, fs)
+            peaks = find(combined, fs)
         out.append(_refine(peaks, magnitude[i], half))
     return out
 
