@@ -561,7 +561,7 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
                     self.c_optimizer_.zero_grad(set_to_none=True)
                     loss.backward()
                     self.c_optimizer_.step()
-                    c_losses.append(float(loss))
+                    c_losses.append(float(loss.detach()))
                     w_ests.append(float(w_est))
                     self.n_iter_ += 1
                     if self.n_iter_ % int(self.n_critic) == 0:
@@ -574,7 +574,7 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
                         self.g_optimizer_.step()
                         for p in self.critic_.parameters():
                             p.requires_grad_(True)
-                        g_losses.append(float(g_loss))
+                        g_losses.append(float(g_loss.detach()))
                 self.history_["critic_loss"].append(float(np.mean(c_losses)))
                 self.history_["wasserstein"].append(float(np.mean(w_ests)))
                 self.history_["generator_loss"].append(float(np.mean(g_losses)) if g_losses else float("nan"))
