@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import KFold, cross_val_score
 
 from ecgsk.base import ReconstructorMixin
-from ecgsk.datasets import load_cpsc2019, load_ludb, make_synthetic_ecgs
+from ecgsk.datasets import load_cpsc2019, load_ludb, load_mitdb, make_synthetic_ecgs
 from ecgsk.leads import LEADS_8
 from ecgsk.metrics import pearson_per_lead
 from ecgsk.pipeline import make_pipeline
@@ -371,6 +371,22 @@ def test_rpeaks_cpsc2019(cpsc):
     mask = det.transform(X[:5])
     assert mask.shape == (5, 1, 5000)
     assert [np.flatnonzero(m[0]).tolist() for m in mask] == [p.tolist() for p in peaks[:5]]
+
+
+def test_rpeaks_mitdb_first_five_minutes(data_dir):
+    X, fs, samples, symbols = load_mitdb(data_dir / "mitdb", record="100")
+    n = int(300 * fs)
+    beats = np.isin(np.asarray(symbols, dtype=object), list("NLRBAaJSVrFejnE/fQ?"))
+    ref = np.asarray(samples)[beats & (np.asarray(samples) < n)]
+    peaks = RPeakDetector(fs=float(fs)).fit(X[:, :1, :n]).detect(X[:, :1, :n])
+    assert _f1(peaks, [ref], tol=int(0.15 * fs)) >= 0.99
+
+
+def test_rpeaks_xqrs_method(cpsc):
+    X, refs = cpsc
+    peaks = RPeakDetector(fs=FS, method="xqrs").fit(X[:10]).detect(X[:10])
+    assert all(p.dtype == np.int64 for p in peaks)
+    assert _f1(peaks, refs[:10], tol=int(0.075 * FS)) >= 0.6
 
 
 def test_rpeaks_multilead_beats_single_lead_on_ludb(ludb):
