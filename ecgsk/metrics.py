@@ -971,7 +971,12 @@ def classifier_two_sample_test(real, generated, fs=500, random_state=0, *, cv=5)
         ),
     }
     result = {}
-    with warnings.catch_warnings():
+    # OpenMP threads only slow the boosting down on a few thousand rows (and
+    # badly so on a busy machine): use one thread for small problems.
+    from threadpoolctl import threadpool_limits
+
+    limits = 1 if len(F) < 10_000 else None
+    with warnings.catch_warnings(), threadpool_limits(limits=limits, user_api="openmp"):
         warnings.simplefilter("ignore")
         for name, model in models.items():
             scores = cross_val_score(model, F, y, cv=folds, scoring="accuracy")
