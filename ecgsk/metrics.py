@@ -1113,6 +1113,19 @@ class ECGScorer:
         Multiplies the metric.
     metadata : tuple of str
         Metadata the scorer requests by default.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from ecgsk.datasets import make_synthetic_ecgs
+    >>> from ecgsk.models.linear import LinearLeadReconstructor
+    >>> X = make_synthetic_ecgs(9, n_leads=12, n_samples=1000, random_state=0)
+    >>> r = cross_val_score(LinearLeadReconstructor(), X, cv=3, scoring=reconstruction_pearson_scorer)
+    >>> bool((r > 0.5).all())
+    True
+    >>> e = cross_val_score(LinearLeadReconstructor(), X, cv=3, scoring=get_scorer("neg_reconstruction_rmse"))
+    >>> bool((e < 0).all())
+    True
     """
 
     def __init__(self, name, score_func, sign=1, metadata=()):
