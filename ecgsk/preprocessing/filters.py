@@ -165,6 +165,12 @@ class BandpassFilter(_SOSFilter):
         If a cutoff is at or above ``fs / 2``, ``low >= high``, or a signal is
         too short for the filter's edge padding.
 
+    See Also
+    --------
+    FilterChain : run a band-pass and a notch as one cascade.  Each zero-phase
+        pass costs about the same whatever its number of sections, so fusing
+        halves the time of ``BandpassFilter`` then ``NotchFilter``.
+
     Examples
     --------
     >>> from ecgsk.datasets import make_synthetic_ecgs
