@@ -191,8 +191,9 @@ def test_sample_uses_the_fast_path_and_matches_the_plain_path():
     fast = np.concatenate([b.numpy() for b in gan._raw_batches(5, rng(), 2)])
     plain = np.concatenate([b.numpy() for b in gan._raw_batches(5, rng(), 5, fast=False)])
     np.testing.assert_allclose(fast, plain, atol=1e-5, rtol=0)
-    # the noise is one stream: batch size does not change the ECGs
-    np.testing.assert_allclose(gan.sample(5, random_state=3, ), gan.sample(5, random_state=3), atol=0)
+    # the noise is one stream: batch size does not change the ECGs (beyond float rounding)
+    fast5 = np.concatenate([b.numpy() for b in gan._raw_batches(5, rng(), 5)])
+    np.testing.assert_allclose(fast, fast5, atol=1e-6, rtol=0)
 
 
 def test_sample_leads_12_and_errors():

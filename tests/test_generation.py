@@ -1,0 +1,184 @@
+"""ecgsk.generate: deepfake-ecg-compatible files, formats, errors, bounded memory."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+import ecgsk
+from ecgsk import io
+from ecgsk.datasets import make_synthetic_ecgs
+from ecgsk.generation import generate
+from ecgsk.models.pulse2pulse import Pulse2PulseGAN
+
+HAS_DEEPFAKE = importlib.util.find_spec("deepfakeecg") is not None
+needs_deepfake = pytest.mark.skipif(not HAS_DEEPFAKE, reason="deepfake-ecg (ecgsk[pretrained]) not installed")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    """A tiny trained Pulse2Pulse (8 leads, 5000 samples) saved as a checkpoint."""
+    torch.set_num_threads(1)
+    X = make_synthetic_ecgs(4, n_leads=8, n_samples=5000, random_state=0)
+    gan = Pulse2PulseGAN(model_size=5, length=5000, max_epochs=1, batch_size=4, n_critic=1, device="cpu",
+                         random_state=0).fit(X)
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    gan.save_checkpoint(path)
+    return path
+
+
+def test_top_level_forwarding(tmp_path, tiny_weights):
+    out = ecgsk.generate(2, tmp_path / "o", weights=tiny_weights, random_state=0)
+    assert sorted(p.name for p in out.iterdir()) == ["0.asc", "1.asc"]
+
+
+def test_asc_layout_start_id_and_reproducibility(tmp_path, tiny_weights):
+    generate(3, tmp_path / "a", start_id=7, weights=tiny_weights, random_state=1, batch_size=2)
+    generate(3, tmp_path / "b", start_id=7, weights=tiny_weights, random_state=1, batch_size=3)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == ["7.asc", "8.asc", "9.asc"]
+    for name in names:  # same seed, any batch size: the same ECGs (up to float rounding, +-1 µV)
+        a = np.loadtxt(tmp_path / "a" / name, dtype=np.int64)
+        b = np.loadtxt(tmp_path / "b" / name, dtype=np.int64)
+        assert np.abs(a - b).max() <= 1
+    generate(3, tmp_path / "c", start_id=7, weights=tiny_weights, random_state=1, batch_size=2)
+    for name in names:  # same seed, same batch size: the same bytes
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
+    rows = (tmp_path / "a" / "7.asc").read_text().splitlines()
+    assert len(rows) == 5000 and all(len(r.split(" ")) == 8 for r in rows[:50])
+    # the integers are int(network_output * 6000), as deepfake-ecg computes them
+    est = Pulse2PulseGAN.from_pretrained(tiny_weights)
+    raw = next(est._raw_batches(3, np.random.RandomState(1), 3))
+    ints = (raw * 6000).int().numpy()
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "a" / "7.asc", dtype=np.int64).T, ints[0])
+
+
+@needs_deepfake
+def test_asc_bytes_identical_to_deepfakeecg_generate(tmp_path, monkeypatch):
+    """Run deepfakeecg.generate itself with its network replaced by ecgsk's outputs for the same noise."""
+    import deepfakeecg.deepfakeecg as dfe
+
+    est = Pulse2PulseGAN.from_pretrained()
+    n = 2
+    raw = next(est._raw_batches(n, np.random.RandomState(5), n))
+    outputs = iter(raw.split(1))
+
+    class Replay(torch.nn.Module):
+        def load_state_dict(self, *a, **k):
+            return None
+
+        def forward(self, noise):
+            return next(outputs)
+
+    monkeypatch.setattr(dfe, "Generator", Replay)
+    (tmp_path / "ref").mkdir()
+    dfe.generate(n, str(tmp_path / "ref"), start_id=3, run_device="cpu")
+    generate(n, tmp_path / "ours", start_id=3, random_state=5, batch_size=n)
+    for i in (3, 4):
+        ref = (tmp_path / "ref" / f"{i}.asc").read_bytes()
+        assert (tmp_path / "ours" / f"{i}.asc").read_bytes() == ref
+
+
+@pytest.mark.parametrize("fmt", ["npy", "csv", "wfdb"])
+def test_other_formats_12_leads(tmp_path, tiny_weights, fmt):
+    generate(2, tmp_path / fmt, format=fmt, leads=12, weights=tiny_weights, random_state=0)
+    est = Pulse2PulseGAN.from_pretrained(tiny_weights)
+    expected = est.sample(2, random_state=np.random.RandomState(0), leads=12)
+    if fmt == "npy":
+        got = np.concatenate([io.read_npy(tmp_path / fmt / f"{i}.npy") for i in range(2)])
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+    elif fmt == "csv":
+        x, leads = io.read_csv(tmp_path / fmt / "1.csv")
+        assert list(leads) == list(ecgsk.LEADS_12)
+        np.testing.assert_allclose(x, expected[1], atol=1e-5)
+    else:
+        rec = io.read_wfdb(tmp_path / fmt / "0")
+        assert rec is not None and (tmp_path / fmt / "0.hea").exists()
+
+
+def test_errors(tmp_path, tiny_weights):
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="num_ecg"):
+            generate(bad, tmp_path / "x", weights=tiny_weights)
+    with pytest.raises(ValueError, match="format"):
+        generate(1, tmp_path / "x", format="mat", weights=tiny_weights)
+    with pytest.raises(ValueError, match="leads"):
+        generate(1, tmp_path / "x", leads=6, weights=tiny_weights)
+    with pytest.raises(ValueError, match="start_id"):
+        generate(1, tmp_path / "x", start_id=-1, weights=tiny_weights)
+    with pytest.raises(ValueError, match="batch_size"):
+        generate(1, tmp_path / "x", batch_size=0, weights=tiny_weights)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="cuda|CUDA"):
+            generate(1, tmp_path / "x", device="cuda", weights=tiny_weights)
+    with pytest.raises(ValueError, match="device"):
+        generate(1, tmp_path / "x", device="tpu", weights=tiny_weights)
+    assert not (tmp_path / "x").exists()  # nothing is created before the arguments are valid
+
+
+def test_existing_directory_is_not_overwritten(tmp_path, tiny_weights):
+    out = tmp_path / "o"
+    generate(1, out, weights=tiny_weights, random_state=0)
+    before = (out / "0.asc").read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite"):
+        generate(1, out, weights=tiny_weights, random_state=1)
+    assert (out / "0.asc").read_bytes() == before
+    generate(1, out, weights=tiny_weights, random_state=1, overwrite=True)
+    assert (out / "0.asc").read_bytes() != before
+    (tmp_path / "empty").mkdir()
+    generate(1, tmp_path / "empty", weights=tiny_weights)  # an empty directory is fine
+
+
+def test_missing_pretrained_package(tmp_path, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deepfakeecg" else real(name, *a))
+    with pytest.raises(ImportError, match=r"ecgsk\[pretrained\]"):
+        generate(1, tmp_path / "o")
+
+
+def test_fitted_estimator_as_model(tmp_path):
+    X = make_synthetic_ecgs(4, n_leads=8, n_samples=2500, random_state=0)
+    gan = Pulse2PulseGAN(model_size=5, length=2500, max_epochs=1, batch_size=4, device="cpu", random_state=0).fit(X)
+    generate(2, tmp_path / "o", model=gan, format="npy", random_state=0)
+    assert io.read_npy(tmp_path / "o" / "1.npy").shape == (1, 8, 2500)
+    with pytest.raises(ValueError, match="weights"):
+        generate(1, tmp_path / "p", model=gan, weights="x.pt")
+
+
+_MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import json, resource, sys, torch
+    torch.set_num_threads(1)
+    from ecgsk.generation import generate
+    n, out, weights = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    generate(n, out, format="npy", weights=weights, random_state=0, batch_size=64)
+    print(json.dumps({"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_streaming_memory_does_not_grow_with_n(tmp_path, tiny_weights):
+    """Peak RSS for N=5000 stays within 15% of N=500 (a tiny network keeps it fast; same code path)."""
+    rss = {}
+    for n in (500, 5000):
+        proc = subprocess.run(
+            [sys.executable, "-c", _MEMORY_SCRIPT, str(n), str(tmp_path / f"o{n}"), str(tiny_weights)],
+            capture_output=True, text=True, timeout=170, check=True,
+        )
+        rss[n] = json.loads(proc.stdout.strip().splitlines()[-1])["maxrss_kb"]
+        assert len(list((tmp_path / f"o{n}").iterdir())) == n
+    assert rss[5000] <= 1.15 * rss[500], rss
