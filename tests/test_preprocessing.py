@@ -434,3 +434,23 @@ def test_linear_transformer_properties(est, data):
     expected = a * out + b * f.transform(Y)
     scale = abs(a) * np.abs(X).max() + abs(b) * np.abs(Y).max() + 1.0
     np.testing.assert_allclose(combo, expected, atol=2e-4 * scale * 10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(X=_batches, method=st.sampled_from(["maxabs", "standard"]), per_lead=st.booleans())
+def test_amplitude_scaler_round_trip_property(X, method, per_lead):
+    sc = AmplitudeScaler(method=method, per_lead=per_lead).fit(X)
+    Z = sc.transform(X)
+    assert Z.dtype == np.float32 and Z.shape == X.shape and np.isfinite(Z).all()
+    np.testing.assert_allclose(sc.inverse_transform(Z), X, atol=1e-4 * (np.abs(X).max() + 1))
+
+
+@settings(max_examples=15, deadline=None)
+@given(X=hnp.arrays(np.float32, st.tuples(st.integers(1, 3), st.just(8), st.integers(5, 50)),
+                    elements=st.floats(-5, 5, width=32)))
+def test_lead_deriver_round_trip_property(X):
+    der = LeadDeriver().fit(X)
+    Y = der.transform(X)
+    assert Y.shape == (X.shape[0], 12, X.shape[2])
+    np.testing.assert_allclose(Y[:, 2], Y[:, 1] - Y[:, 0], atol=1e-5)  # Einthoven: III = II - I
+    np.testing.assert_array_equal(der.inverse_transform(Y), X)
