@@ -66,7 +66,7 @@ def blend_weights(window):
     --------
     >>> w = blend_weights(8)
     >>> bool((w > 0).all()), round(float(w.max()), 3)
-    (True, 0.95)
+    (True, 0.97)
     """
     return np.hanning(window + 2)[1:-1].astype(np.float64)
 
