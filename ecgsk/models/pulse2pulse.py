@@ -149,18 +149,17 @@ def polyphase_weights(weight, scale, pad=PAD):
     t_min = (0 - pad) // scale
     t_max = (scale - 1 + k - 1 - pad) // scale
     n_taps = t_max - t_min + 1
-    w64 = weight.detach().to(torch.float64)
-    phases = []
-    for r in range(scale):
-        taps = []
-        for t in range(t_min, t_max + 1):
-            # the taps j with (r + j - pad) // s == t form the range [t s + pad - r, t s + pad - r + s)
-            lo = max(t * scale + pad - r, 0)
-            hi = min(t * scale + pad - r + scale, k)
-            taps.append(w64[:, :, lo:hi].sum(dim=2) if hi > lo else w64.new_zeros(c_out, c_in))
-        phases.append(torch.stack(taps, dim=2))
-    out = torch.stack(phases, dim=1)  # (c_out, s, c_in, n_taps)
-    return out.reshape(c_out * scale, c_in, n_taps).to(weight.dtype).contiguous(), -t_min, t_max
+    # The taps j with (r + j - pad) // s == t form the range [t s + pad - r, t s + pad - r + s),
+    # so each polyphase tap is a difference of float64 cumulative sums (exact to float32 precision).
+    r = np.arange(scale)[:, None]
+    t = np.arange(t_min, t_max + 1)[None, :]
+    lo = np.clip(t * scale + pad - r, 0, k)
+    hi = np.clip(t * scale + pad - r + scale, 0, k)
+    w64 = weight.detach().to("cpu").numpy().astype(np.float64)
+    csum = np.concatenate([np.zeros((c_out, c_in, 1)), np.cumsum(w64, axis=2)], axis=2)
+    out = csum[:, :, hi] - csum[:, :, lo]  # (c_out, c_in, s, n_taps)
+    out = torch.from_numpy(np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(c_out * scale, c_in, n_taps))
+    return out.to(device=weight.device, dtype=weight.dtype).contiguous(), -t_min, t_max
 
 
 class PolyphaseGenerator(nn.Module):
