@@ -608,10 +608,12 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     def _sample(self, n_samples, conditions, rng):
         out = np.empty((n_samples, self.n_features_in_, int(self.length)), dtype=np.float32)
         start = 0
-        for batch in self._raw_batches(n_samples, rng):
-            b = len(batch)
-            np.multiply(batch.numpy(), np.float32(SCALE_MV), out=out[start:start + b])
-            start += b
+        with progress(total=n_samples, desc="sample", verbose=self.verbose) as bar:
+            for batch in self._raw_batches(n_samples, rng):
+                b = len(batch)
+                np.multiply(batch.numpy(), np.float32(SCALE_MV), out=out[start:start + b])
+                start += b
+                bar.update(b)
         return out
 
     def sample(self, n_samples=1, *, conditions=None, random_state=None, leads=8):
