@@ -237,8 +237,8 @@ def run(name, W, args):
     if args.max_test and len(test) > args.max_test:
         test = test[rng.choice(len(test), args.max_test, replace=False)]
 
-    gan = LSTMGAN(width=args.width, lstm_units=args.lstm_units, max_epochs=1, batch_size=args.batch_size,
-                  lr=args.lr, device="cpu", random_state=args.seed, warm_start=True)
+    gan = LSTMGAN(width=args.width, d_width=args.d_width, lstm_units=args.lstm_units, max_epochs=1,
+                  batch_size=args.batch_size, lr=args.lr, device="cpu", random_state=args.seed, warm_start=True)
     t0 = time.perf_counter()
     epochs = 0
     while epochs < args.epochs and time.perf_counter() - t0 < args.time_budget:
@@ -273,7 +273,7 @@ def run(name, W, args):
         "final_losses": {"d": gan.history_["d_loss"][-1], "g": gan.history_["g_loss"][-1]},
         "results": results, "paper": PAPER, "targets": targets, "sources": sources,
         "gen_abs_max": float(np.abs(gen).max()), "torch_threads": __import__("torch").get_num_threads(),
-        "cpu_load_1min": os.getloadavg()[0],
+        "cpu_load_1min": os.getloadavg()[0], "_model": gan,
     }
 
 
@@ -283,6 +283,7 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=80, help="maximum epochs (the paper's 80)")
     p.add_argument("--time-budget", type=float, default=13 * 60, help="training seconds per run; stops early")
     p.add_argument("--width", type=float, default=0.125)
+    p.add_argument("--d-width", type=float, default=None, help="discriminator width (default: --width)")
     p.add_argument("--lstm-units", type=int, default=32)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)
@@ -291,6 +292,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (1 is fastest when the 2 cores are shared with other jobs)")
+    p.add_argument("--save", default=None, help="pickle the fitted model(s) here (a directory)")
     p.add_argument("--out", default=None)
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
@@ -307,6 +309,13 @@ def main(argv=None):
         args.max_test = None if name == "lead_ii" else args.max_test_all
         res = run(name, W, args)
         res["data"] = {"loader": source, "windows": how}
+        if args.save:
+            import pickle
+
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            (Path(args.save) / f"lstm_gan_{name}.pkl").write_bytes(pickle.dumps(res.pop("_model")))
+        else:
+            res.pop("_model")
         line = json.dumps(res)
         print(line, flush=True)
         lines.append(line)

@@ -136,7 +136,13 @@ def test_verbose_progress(capsys):
     LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=0, verbose=1).fit(_segments(n=8))
 
 
-@pytest.mark.parametrize("bad", [{"segment_length": 62}, {"width": 0}, {"batch_size": 0}, {"lstm_units": 1.5}])
+def test_d_width_scales_discriminator_only():
+    gan = LSTMGAN(segment_length=64, **dict(TINY, width=0.25), d_width=0.125, max_epochs=0).fit(_segments())
+    assert gan.discriminator_.features[0].out_channels == 4
+    assert gan.generator_.convs[0].out_channels == 32
+
+
+@pytest.mark.parametrize("bad", [{"segment_length": 62}, {"width": 0}, {"d_width": -1.0}, {"batch_size": 0}, {"lstm_units": 1.5}])
 def test_bad_params(bad):
     params = dict(segment_length=64, **TINY, max_epochs=1)
     params.update(bad)

@@ -154,6 +154,10 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         Multiplier of every convolution's channel count (generator 128, 64,
         32, 16; discriminator 32, 64, 128, 256).  Small values make tiny test
         models.
+    d_width : float or None, default=None
+        Separate multiplier of the discriminator's channels; ``None`` uses
+        ``width``.  The discriminator dominates the cost of a training step,
+        so ``d_width < width`` is the cheap way to shrink a model on a CPU.
     kernel_size : int, default=16
         Convolution kernel size of both networks.
     max_epochs : int, default=80
@@ -212,6 +216,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         latent_dim=12,
         lstm_units=64,
         width=1.0,
+        d_width=None,
         kernel_size=16,
         max_epochs=80,
         batch_size=64,
@@ -228,6 +233,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         self.latent_dim = latent_dim
         self.lstm_units = lstm_units
         self.width = width
+        self.d_width = d_width
         self.kernel_size = kernel_size
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -264,6 +270,8 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
             raise ValueError(f"segment_length must be a multiple of 4; got {self.segment_length}")
         if not (isinstance(self.width, numbers.Real) and self.width > 0):
             raise ValueError(f"width must be a positive number; got {self.width!r}")
+        if self.d_width is not None and not (isinstance(self.d_width, numbers.Real) and self.d_width > 0):
+            raise ValueError(f"d_width must be None or a positive number; got {self.d_width!r}")
         if not (isinstance(self.lr, numbers.Real) and self.lr > 0):
             raise ValueError(f"lr must be a positive number; got {self.lr!r}")
 
@@ -288,7 +296,8 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
             self.n_leads, self.segment_length, self.latent_dim, self.lstm_units, self.width, self.kernel_size
         ).to(device)
         self.discriminator_ = ConvDiscriminator(
-            self.n_leads, self.segment_length, self.width, self.kernel_size
+            self.n_leads, self.segment_length, self.width if self.d_width is None else self.d_width,
+            self.kernel_size,
         ).to(device)
         self.history_ = {"d_loss": [], "g_loss": []}
         self.n_epochs_ = 0
