@@ -197,11 +197,59 @@ class PolyphaseGenerator(nn.Module):
         self.weights = nn.ParameterList(weights)
         self.biases = nn.ParameterList(biases)
         self.pads = pads
+        self._decoder = list(generator.decoder)  # plain list: not registered twice
+        self._dense = {}
+
+    #: layers with at most this many inputs (channels x samples), and at most its
+    #: square of matrix entries, run as one dense matrix product
+    dense_limit = 2500
+
+    def _use_dense(self, which, index, x):
+        c_in, length = x.shape[1], x.shape[2]
+        n_in = c_in * length
+        if n_in > self.dense_limit:
+            return False
+        if which == "enc":
+            conv = self.encoder[index]
+            n_out = conv.out_channels * ((length + 2 * PAD - KERNEL) // conv.stride[0] + 1)
+            scratch = n_in * n_out
+        else:
+            n_out = self._decoder[index].out_channels * length * self.scales[index]
+            scratch = n_in * c_in * (length * self.scales[index] + 2 * PAD)
+        return n_in * n_out <= self.dense_limit**2 and scratch <= 4 * self.dense_limit**2
+
+    def _dense_map(self, which, index, c_in, length, device, dtype):
+        """A layer applied to a short input as one dense ``(C_in*L_in, C_out*L_out)`` matrix.
+
+        Convolutions over a few samples are mostly zero padding and run
+        inefficiently; one matrix product is exact up to summation order.
+        """
+        key = (which, index, c_in, length, device, dtype)
+        if key not in self._dense:
+            eye = torch.eye(c_in * length, dtype=torch.float64, device=device).view(c_in * length, c_in, length)
+            if which == "enc":
+                conv = self.encoder[index]
+                out = F.conv1d(eye, conv.weight.double(), None, stride=conv.stride, padding=conv.padding)
+            else:
+                conv = self._decoder[index]
+                up = F.pad(F.interpolate(eye, scale_factor=self.scales[index], mode="nearest"), (PAD, PAD))
+                out = F.conv1d(up, conv.weight.double(), None)
+            l_out = out.shape[2]
+            matrix = out.reshape(c_in * length, -1).to(dtype).contiguous()
+            self._dense[key] = (matrix, conv.bias.detach().to(dtype).repeat_interleave(l_out), l_out)
+        return self._dense[key]
+
+    def _apply_dense(self, which, index, x):
+        matrix, bias, l_out = self._dense_map(which, index, x.shape[1], x.shape[2], x.device, x.dtype)
+        return torch.addmm(bias, x.reshape(len(x), -1), matrix).view(len(x), -1, l_out)
 
     def forward(self, x):
         feats = []
-        for conv in self.encoder:
-            x = F.leaky_relu(conv(x), inplace=True)
+        for j, conv in enumerate(self.encoder):
+            if self._use_dense("enc", j, x):
+                x = F.leaky_relu(self._apply_dense("enc", j, x), inplace=True)
+            else:
+                x = F.leaky_relu(conv(x), inplace=True)
             feats.append(x)
         x = feats[-1]
         last = len(self.scales) - 1
@@ -209,6 +257,10 @@ class PolyphaseGenerator(nn.Module):
             skip, scale = self.skips[i], self.scales[i]
             if skip is not None:
                 x = torch.cat((x, feats[skip]), dim=1)
+            if self._use_dense("dec", i, x):
+                y = self._apply_dense("dec", i, x)
+                x = y.tanh_() if i == last else y.relu_()
+                continue
             left, right = self.pads[i]
             if left == right:
                 y = F.conv1d(x, self.weights[i], self.biases[i], padding=left)
