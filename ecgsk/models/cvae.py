@@ -204,10 +204,11 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     (ELU, batch norm), average pooling by 2, then the flattened features are
     concatenated with the standardised conditions, batch-normalised, and mapped
     by dense layers to the latent mean and log-variance.  The decoder mirrors
-    it with the conditions concatenated to ``z``.  The loss per beat is the sum
-    of squared errors over leads and time (on internally scaled amplitudes)
-    plus ``kl_weight`` times the KL divergence to ``N(0, I)``, averaged over
-    the batch, minimised by Adam.
+    it with the conditions concatenated to ``z``.  The loss per beat is its mean
+    squared error over leads and time (on internally scaled amplitudes: each
+    lead centred and divided by its standard deviation) plus ``kl_weight``
+    times the KL divergence of ``q(z | x, c)`` from ``N(0, I)``, averaged over
+    the batch and minimised by Adam.
 
     Parameters
     ----------
@@ -219,8 +220,13 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         rejects other lengths; ``None`` takes the length of the training beats.
     n_leads : int, default=12
         Number of leads.
-    kl_weight : float, default=1.0
-        Weight of the KL term.
+    kl_weight : float, default=0.01
+        Weight of the KL term against the per-beat mean squared error.  With
+        ``L`` leads x ``T`` samples it is the beta of a beta-VAE whose
+        reconstruction term is the sum of squared errors, times ``L * T``
+        (0.01 x 4800 = beta 48 for 12 x 400 beats); smaller values reconstruct
+        better but let the posterior drift from the prior, so samples from
+        ``N(0, I)`` lose their QRS complexes.
     lr : float, default=1e-3
         Adam learning rate.
     batch_size : int, default=32
@@ -304,7 +310,7 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         latent_dim=10,
         beat_length=400,
         n_leads=12,
-        kl_weight=1.0,
+        kl_weight=0.01,
         lr=1e-3,
         batch_size=32,
         max_epochs=100,
@@ -390,7 +396,7 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         """Loss terms of a batch: (total, recon, kl, cox) as tensors."""
         mu, logvar = net.encode(x, c)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if train else mu
-        recon = ((net.decode(z, c) - x) ** 2).flatten(1).sum(1).mean()
+        recon = ((net.decode(z, c) - x) ** 2).flatten(1).mean(1).mean()
         kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
         total = recon + self.kl_weight * kl
         cox = torch.zeros((), device=x.device)
@@ -670,7 +676,7 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         latent_dim=10,
         beat_length=400,
         n_leads=12,
-        kl_weight=1.0,
+        kl_weight=0.01,
         cox_weight=50.0,
         ties="breslow",
         lr=1e-3,
