@@ -212,11 +212,9 @@ class PolyphaseGenerator(nn.Module):
         if which == "enc":
             conv = self.encoder[index]
             n_out = conv.out_channels * ((length + 2 * PAD - KERNEL) // conv.stride[0] + 1)
-            scratch = n_in * n_out
         else:
             n_out = self._decoder[index].out_channels * length * self.scales[index]
-            scratch = n_in * c_in * (length * self.scales[index] + 2 * PAD)
-        return n_in * n_out <= self.dense_limit**2 and scratch <= 4 * self.dense_limit**2
+        return n_in * n_out <= self.dense_limit**2
 
     def _dense_map(self, which, index, c_in, length, device, dtype):
         """A layer applied to a short input as one dense ``(C_in*L_in, C_out*L_out)`` matrix.
@@ -226,17 +224,36 @@ class PolyphaseGenerator(nn.Module):
         """
         key = (which, index, c_in, length, device, dtype)
         if key not in self._dense:
-            eye = torch.eye(c_in * length, dtype=torch.float64, device=device).view(c_in * length, c_in, length)
+            # Every matrix entry is a weight (or a polyphase weight) or zero: built by copying.
             if which == "enc":
                 conv = self.encoder[index]
-                out = F.conv1d(eye, conv.weight.double(), None, stride=conv.stride, padding=conv.padding)
+                w, stride = conv.weight.detach(), conv.stride[0]
+                c_out, _, k = w.shape
+                l_out = (length + 2 * PAD - k) // stride + 1
+                m = w.new_zeros(c_in, length, c_out, l_out)
+                for q in range(l_out):
+                    for l in range(length):
+                        j = l - stride * q + PAD
+                        if 0 <= j < k:
+                            m[:, l, :, q] = w[:, :, j].t()
             else:
+                scale = self.scales[index]
+                left = self.pads[index][0]
+                w = self.weights[index].detach()
+                n_taps = w.shape[2]
+                c_out = w.shape[0] // scale
+                w = w.view(c_out, scale, c_in, n_taps)
+                l_out = length * scale
+                m = w.new_zeros(c_in, length, c_out, length, scale)
+                for q in range(length):
+                    for l in range(length):
+                        t = l - q + left
+                        if 0 <= t < n_taps:
+                            m[:, l, :, q, :] = w[:, :, :, t].permute(2, 0, 1)
                 conv = self._decoder[index]
-                up = F.pad(F.interpolate(eye, scale_factor=self.scales[index], mode="nearest"), (PAD, PAD))
-                out = F.conv1d(up, conv.weight.double(), None)
-            l_out = out.shape[2]
-            matrix = out.reshape(c_in * length, -1).to(dtype).contiguous()
-            self._dense[key] = (matrix, conv.bias.detach().to(dtype).repeat_interleave(l_out), l_out)
+            matrix = m.reshape(c_in * length, -1).to(device=device, dtype=dtype).contiguous()
+            bias = conv.bias.detach().to(device=device, dtype=dtype).repeat_interleave(l_out)
+            self._dense[key] = (matrix, bias, l_out)
         return self._dense[key]
 
     def _apply_dense(self, which, index, x):
