@@ -297,10 +297,10 @@ _POLYPHASE_CACHE = weakref.WeakKeyDictionary()
 def polyphase_generator(generator):
     """A cached :class:`PolyphaseGenerator` for ``generator``, rebuilt when its weights change.
 
-    The cache key includes every decoder parameter's version counter, which
+    The cache key includes every parameter's storage and version counter, which
     in-place updates (optimiser steps, ``load_state_dict``) increment.
     """
-    params = list(generator.decoder.parameters())
+    params = list(generator.parameters())
     key = tuple((p.data_ptr(), p._version, p.device.type) for p in params)
     hit = _POLYPHASE_CACHE.get(generator)
     if hit is not None and hit[0] == key:
