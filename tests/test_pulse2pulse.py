@@ -98,10 +98,15 @@ def test_training_updates_both_networks_with_finite_losses():
 def test_warm_start_continues_training():
     X = make_synthetic_ecgs(4, n_leads=8, n_samples=2500, random_state=1)
     gan = tiny(max_epochs=1).fit(X)
+    gan.sample(2, random_state=0)  # caches the polyphase weights
     w = copy.deepcopy(gan.generator_.state_dict())
     gan.set_params(warm_start=True).fit(X)
     assert gan.n_iter_ == 2 and len(gan.history_["critic_loss"]) == 2
     assert any(not torch.equal(w[k], v) for k, v in gan.generator_.state_dict().items())
+    # the cached fast path follows the updated weights
+    fast = next(gan._raw_batches(2, np.random.RandomState(0)))
+    plain = next(gan._raw_batches(2, np.random.RandomState(0), fast=False))
+    np.testing.assert_allclose(fast.numpy(), plain.numpy(), atol=1e-5, rtol=0)
 
 
 def test_fit_rejects_wrong_length():
