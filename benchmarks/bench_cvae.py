@@ -138,7 +138,8 @@ def risk(beats, conditions, heart_rate, qrs_amp_v5, args):
         oracle.append(concordance_index(y[te], _cox_lifelines(z.iloc[tr], z.iloc[te], true_cols, y[tr])))
         cond_only.append(concordance_index(y[te], _cox_lifelines(table.iloc[tr], table.iloc[te],
                                                                  ["age", "male"], y[tr])))
-    est = CoxConditionalVAE(max_epochs=args.epochs, random_state=0, device="cpu")
+    extra = {} if args.cox_weight is None else {"cox_weight": args.cox_weight}
+    est = CoxConditionalVAE(max_epochs=args.epochs, random_state=0, device="cpu", **extra)
     t_cpu = time.process_time()
     with config_context(enable_metadata_routing=True):
         est.set_fit_request(conditions=True).set_score_request(conditions=True)
@@ -146,6 +147,7 @@ def risk(beats, conditions, heart_rate, qrs_amp_v5, args):
     cpu = (time.process_time() - t_cpu) / args.folds
     return {
         "coef_per_sd": list(map(float, args.coef)),
+        "cox_weight": est.cox_weight,
         "event_rate": float(y["event"].mean()),
         "c_oracle": float(np.mean(oracle)),
         "c_conditions_only": float(np.mean(cond_only)),
@@ -165,6 +167,7 @@ def main(argv=None):
     parser.add_argument("--n-gen", type=int, default=5, help="generated beats per held-out subject")
     parser.add_argument("--coef", type=float, nargs=3, default=[0.7, 0.7, 0.7],
                         help="true log hazard ratios per SD of heart rate, QRS amplitude V5, age")
+    parser.add_argument("--cox-weight", type=float, default=None, help="CoxConditionalVAE cox_weight")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--skip", choices=["fidelity", "risk"], default=None)
     args = parser.parse_args(argv)
