@@ -149,6 +149,8 @@ def risk(beats, conditions, heart_rate, qrs_amp_v5, args):
         for name, cols in subsets.items()
     }
     extra = {} if args.cox_weight is None else {"cox_weight": args.cox_weight}
+    if args.risk_conditions:
+        extra["risk_conditions"] = True
     est = CoxConditionalVAE(max_epochs=args.epochs, random_state=0, device="cpu", **extra)
     t_cpu = time.process_time()
     with config_context(enable_metadata_routing=True):
@@ -158,6 +160,7 @@ def risk(beats, conditions, heart_rate, qrs_amp_v5, args):
     return {
         "coef_per_sd": list(map(float, args.coef)),
         "cox_weight": est.cox_weight,
+        "risk_conditions": est.risk_conditions,
         "event_rate": float(y["event"].mean()),
         "c_oracle": float(np.mean(oracle)),
         "c_conditions_only": float(np.mean(cond_only)),
@@ -180,6 +183,8 @@ def main(argv=None):
     parser.add_argument("--coef", type=float, nargs=3, default=[0.7, 0.7, 0.7],
                         help="true log hazard ratios per SD of heart rate, QRS amplitude V5, age")
     parser.add_argument("--cox-weight", type=float, default=None, help="CoxConditionalVAE cox_weight")
+    parser.add_argument("--risk-conditions", action="store_true",
+                        help="CoxConditionalVAE(risk_conditions=True): conditions also enter the risk head")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--skip", choices=["fidelity", "risk"], default=None)
     args = parser.parse_args(argv)

@@ -264,3 +264,13 @@ def test_clone_keeps_params():
     est = CoxConditionalVAE(cox_weight=10.0, ties="efron", latent_dim=4)
     params = clone(est).get_params()
     assert params["cox_weight"] == 10.0 and params["ties"] == "efron" and params["latent_dim"] == 4
+
+
+def test_risk_head_with_conditions(data):
+    X, C, y = data
+    est = _tiny(CoxConditionalVAE, risk_conditions=True).fit(X, y, conditions=C)
+    assert tuple(est.network_.risk.weight.shape) == (1, 2 + 2)  # latent 2 + (age, sex)
+    risk = est.predict_risk(X, conditions=C)
+    assert risk.shape == (len(X),) and np.isfinite(risk).all()
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_allclose(restored.predict_risk(X, conditions=C), risk)

@@ -145,7 +145,8 @@ class _TemporalMerge(nn.Module):
 class _CVAENet(nn.Module):
     """Encoder/decoder of Sang et al. with an optional linear Cox head on the latent mean."""
 
-    def __init__(self, n_leads, length, n_cond, latent_dim, n_filters, kernel_size, risk_head=False):
+    def __init__(self, n_leads, length, n_cond, latent_dim, n_filters, kernel_size, risk_head=False,
+                 risk_conditions=False):
         super().__init__()
         self.length = length
         self.pooled = length // 2
@@ -167,7 +168,11 @@ class _CVAENet(nn.Module):
         )
         self.dec_temporal = _TemporalMerge(n_filters, kernel_size)
         self.n_filters = n_filters
-        self.risk = nn.Linear(latent_dim, 1, bias=False) if risk_head else None
+        self.risk_conditions = risk_conditions
+        self.risk = nn.Linear(latent_dim + (n_cond if risk_conditions else 0), 1, bias=False) if risk_head else None
+
+    def risk_score(self, mu, c):
+        return self.risk(torch.cat([mu, c], dim=1) if self.risk_conditions else mu)[:, 0]
 
     def encode(self, x, c):
         h = self.pool(self.spatial(self.temporal(x[:, None])))  # (n, F, 1, L//2)
@@ -384,7 +389,7 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     def _build_network(self, n_cond):
         return _CVAENet(
             self.n_features_in_, self.n_timepoints_in_, n_cond, self.latent_dim, self.n_filters, self.kernel_size,
-            risk_head=self._risk_head,
+            risk_head=self._risk_head, risk_conditions=bool(getattr(self, "risk_conditions", False)),
         )
 
     _risk_head = False
@@ -402,7 +407,7 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         cox = torch.zeros((), device=x.device)
         if survival is not None:
             event, time = survival
-            cox = cox_ph_loss(net.risk(mu)[:, 0], time, event, ties=self.ties)
+            cox = cox_ph_loss(net.risk_score(mu, c), time, event, ties=self.ties)
             total = total + self.cox_weight * cox
         return total, recon, kl, cox
 
@@ -646,6 +651,10 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         Weight of the Cox term.
     ties : {"breslow", "efron"}, default="breslow"
         Handling of tied event times in the Cox loss.
+    risk_conditions : bool, default=False
+        Also give the standardised conditions to the linear risk head
+        (``risk = w . [mu, c]``), so that age and sex enter the risk directly
+        instead of through the encoder.
     **others
         As :class:`ConditionalVAE`.
 
@@ -679,6 +688,7 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         kl_weight=0.01,
         cox_weight=50.0,
         ties="breslow",
+        risk_conditions=False,
         lr=1e-3,
         batch_size=32,
         max_epochs=100,
@@ -699,6 +709,7 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         )
         self.cox_weight = cox_weight
         self.ties = ties
+        self.risk_conditions = risk_conditions
 
     def _check_params(self, n_ecgs):
         super()._check_params(n_ecgs)
@@ -711,9 +722,10 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         self._train(X, conditions, rng, survival=(event, time))
 
     def _predict_risk(self, X, conditions):
-        mu, _ = self._encode(X, self._encode_conditions(conditions))
+        C = self._encode_conditions(conditions)
+        mu, _ = self._encode(X, C)
         with torch.no_grad():
-            return self.network_.risk(mu)[:, 0].double().cpu().numpy()
+            return self.network_.risk_score(mu, to_tensor(C, mu.device)).double().cpu().numpy()
 
     def score_samples(self, X, conditions=None):
         """Evidence lower bound of each beat (see :meth:`ConditionalVAE.score_samples`)."""
