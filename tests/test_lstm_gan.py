@@ -133,7 +133,9 @@ def test_warm_start_false_restarts():
 
 
 def test_verbose_progress(capsys):
-    LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=0, verbose=1).fit(_segments(n=8))
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=0, verbose=1).fit(_segments(n=8))
+    assert len(gan.history_) == 2
+    assert capsys.readouterr().err.strip(), "verbose=1 should draw a progress bar on stderr"
 
 
 def test_d_width_scales_discriminator_only():

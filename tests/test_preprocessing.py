@@ -106,7 +106,8 @@ def test_sklearn_checks_on_single_lead_input(est):
     # filters and segmenters reject such short signals by design, causal filters do not.
     from ecgsk.testing import run_sklearn_checks
 
-    run_sklearn_checks(est)
+    results = run_sklearn_checks(est)  # raises on any unexpected failure
+    assert any(r["status"] == "passed" for r in results)
 
 
 def test_no_torch_import():
