@@ -228,11 +228,13 @@ class ECGEstimatorMixin:
 
     - ``_n_leads_fit``: the lead count(s) ``fit`` accepts (``None`` for any),
     - ``_min_samples``: the shortest accepted signal,
+    - ``_length_param``: the parameter that fixes the signal length, if any,
     - ``_accepts_conditions``: whether ``conditions`` may be given.
     """
 
     _n_leads_fit = None
     _min_samples = 1
+    _length_param = None
     _accepts_conditions = False
     _requires_conditions = False
 
@@ -250,16 +252,36 @@ class ECGEstimatorMixin:
             return int(n_leads)
         return self._n_leads_fit
 
+    def _required_length(self, reset):
+        """The signal length this estimator needs, or None for any length.
+
+        Models whose networks have a fixed input length name the parameter in
+        the class attribute ``_length_param`` (``"length"``, ``"beat_length"``
+        ...); after fitting, the fitted length is required.
+        """
+        if self._length_param is None:
+            return None
+        if not reset and getattr(self, "n_timepoints_in_", None) is not None:
+            return self.n_timepoints_in_
+        return getattr(self, self._length_param, None)
+
     def _validate_ecg(self, X, *, reset, n_leads=None, name="X"):
         """Check X; on ``reset`` record ``n_features_in_`` (the number of leads)."""
+        if n_leads is None:
+            n_leads = self._expected_fit_leads() if reset else self.n_features_in_
+        X = check_ecg_array(X, n_leads=n_leads, min_samples=self._min_samples, name=name)
+        length = self._required_length(reset)
+        if length is not None and X.shape[2] != length:
+            raise ValueError(
+                f"{name} has {X.shape[2]} samples per lead but {type(self).__name__} expects exactly {length} "
+                f"({self._length_param}={getattr(self, self._length_param, None)}; shape received: {X.shape}). "
+                "Segment or crop the ECGs first (ecgsk.preprocessing.Crop, WindowSegmenter, BeatSegmenter, "
+                f"MedianBeat), or change {self._length_param}"
+            )
         if reset:
-            X = check_ecg_array(X, n_leads=self._expected_fit_leads(), min_samples=self._min_samples, name=name)
             self.n_features_in_ = X.shape[1]
             self.n_timepoints_in_ = X.shape[2]
-            return X
-        if n_leads is None:
-            n_leads = self.n_features_in_
-        return check_ecg_array(X, n_leads=n_leads, min_samples=self._min_samples, name=name)
+        return X
 
     def _check_conditions_arg(self, conditions, n, *, allow_broadcast=False):
         if conditions is None:

@@ -138,3 +138,21 @@ def test_risk_routing_in_cross_validate_and_grid_search(rng):
 def test_tags_declare_three_d():
     tags = GaussianECGGenerator().__sklearn_tags__()
     assert tags.input_tags.three_d_array
+
+
+class _FixedLengthGenerator(GaussianECGGenerator):
+    _length_param = "length"
+
+    def __init__(self, length=100, random_state=None):
+        self.length = length
+        self.random_state = random_state
+
+
+def test_fixed_length_models_reject_other_lengths_before_fitting_state():
+    gen = _FixedLengthGenerator(length=100)
+    with pytest.raises(ValueError, match="expects exactly 100"):
+        gen.fit(np.zeros((4, 1, 120)))
+    assert not hasattr(gen, "n_features_in_"), "a rejected fit must not leave the model looking fitted"
+    gen.fit(np.random.RandomState(0).randn(4, 1, 100))
+    with pytest.raises(ValueError, match="Segment or crop"):
+        gen.score(np.zeros((4, 1, 90)))

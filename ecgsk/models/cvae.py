@@ -301,6 +301,7 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     _accepts_conditions = True
     _requires_conditions = True
     _n_leads_fit = 12
+    _length_param = "beat_length"
     # ``conditions`` is mandatory, so under metadata routing it is requested by
     # default (``set_*_request(conditions=False)`` still opts out).  Without the
     # transform default, a Pipeline ending in this model refuses routed
@@ -355,18 +356,6 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         ]
 
     # -- validation ----------------------------------------------------------------
-    def _validate_ecg(self, X, *, reset, n_leads=None, name="X"):
-        X = super()._validate_ecg(X, reset=reset, n_leads=n_leads, name=name)
-        expected = (self.beat_length if reset else self.n_timepoints_in_)
-        if expected is not None and X.shape[2] != expected:
-            if reset:
-                del self.n_features_in_, self.n_timepoints_in_
-            raise ValueError(
-                f"{name} has beats of {X.shape[2]} samples but {type(self).__name__} expects beat_length={expected} "
-                f"(shape received: {X.shape}); extract beats with ecgsk.preprocessing.MedianBeat(length={expected})"
-            )
-        return X
-
     def _check_params(self, n_ecgs):
         _check_int(self.latent_dim, "latent_dim", 1)
         if self.beat_length is not None:

@@ -208,6 +208,8 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     1
     """
 
+    _length_param = "segment_length"
+
     def __init__(
         self,
         n_leads=1,
@@ -274,16 +276,6 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
             raise ValueError(f"d_width must be None or a positive number; got {self.d_width!r}")
         if not (isinstance(self.lr, numbers.Real) and self.lr > 0):
             raise ValueError(f"lr must be a positive number; got {self.lr!r}")
-
-    def _validate_ecg(self, X, *, reset, n_leads=None, name="X"):
-        X = super()._validate_ecg(X, reset=reset, n_leads=n_leads, name=name)
-        if reset and X.shape[2] != self.segment_length:
-            raise ValueError(
-                f"{name} has {X.shape[2]} samples per lead but LSTMGAN(segment_length={self.segment_length}) "
-                f"expects segments of exactly {self.segment_length} samples; segment the ECGs first "
-                "(e.g. ecgsk.preprocessing.WindowSegmenter or BeatSegmenter) or change segment_length"
-            )
-        return X
 
     # -- hooks ------------------------------------------------------------------
     def _noise(self, n, rng):
@@ -403,7 +395,5 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         """
         self._check_fitted()
         X = self._validate_ecg(X, reset=False)
-        if X.shape[2] != self.segment_length:
-            raise ValueError(f"X has {X.shape[2]} samples per lead; expected {self.segment_length}")
         with torch.no_grad():
             return to_numpy(self.discriminator_(to_tensor(X / self.scale_, self._torch_device())))

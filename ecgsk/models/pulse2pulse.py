@@ -515,6 +515,7 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     """
 
     _n_leads_fit = 8
+    _length_param = "length"
     _min_samples = 1
     _inference_batch = 128
 
@@ -588,11 +589,6 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     # -- training -------------------------------------------------------------------
     def _fit(self, X, y=None, *, rng):
         self._check_params()
-        if X.shape[2] != self.length:
-            raise ValueError(
-                f"X has {X.shape[2]} samples per lead but this Pulse2PulseGAN has length={self.length}; "
-                "set length to the ECG length"
-            )
         device = self._reset_device()
         warm = self.warm_start and getattr(self, "generator_", None) is not None
         if warm and getattr(self, "critic_", None) is None:  # e.g. continuing from pretrained weights
