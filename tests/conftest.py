@@ -1,6 +1,7 @@
 """Shared fixtures: the real data directory and small synthetic batches."""
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,19 @@ def _single_threaded_blas():
 
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # Tiny networks run faster on one intra-op thread than on two contending ones.
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -18,15 +18,6 @@ from ecgsk.testing import check_estimator
 L = 80  # beat length used throughout: small and fast
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny networks: intra-op threads only add contention on shared CI cores.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _tiny(cls=ConditionalVAE, **kw):
     params = dict(latent_dim=2, beat_length=L, max_epochs=2, batch_size=8, kernel_size=9, device="cpu",
                   random_state=0)

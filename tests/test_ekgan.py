@@ -16,15 +16,6 @@ MODELS = [EKGAN, Pix2PixReconstructor]
 TINY = {"window": 64, "width": 2, "max_epochs": 1, "batch_size": 8, "device": "cpu", "random_state": 0}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny convolutions run faster on one thread, and the CI machine is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def X12():
     return make_synthetic_ecgs(8, n_leads=12, n_samples=300, random_state=0)

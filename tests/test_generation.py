@@ -20,14 +20,6 @@ HAS_DEEPFAKE = importlib.util.find_spec("deepfakeecg") is not None
 needs_deepfake = pytest.mark.skipif(not HAS_DEEPFAKE, reason="deepfake-ecg (ecgsk[pretrained]) not installed")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory):
     """A tiny trained Pulse2Pulse (8 leads, 5000 samples) saved as a checkpoint."""

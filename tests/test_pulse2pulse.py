@@ -24,15 +24,6 @@ HAS_DEEPFAKE = importlib.util.find_spec("deepfakeecg") is not None
 needs_deepfake = pytest.mark.skipif(not HAS_DEEPFAKE, reason="deepfake-ecg (ecgsk[pretrained]) not installed")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The CI box is shared; a single intra-op thread avoids OpenMP spin-waits under contention.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def pretrained():
     if not HAS_DEEPFAKE:
