@@ -237,7 +237,8 @@ def run(name, W, args):
     if args.max_test and len(test) > args.max_test:
         test = test[rng.choice(len(test), args.max_test, replace=False)]
 
-    gan = LSTMGAN(width=args.width, d_width=args.d_width, lstm_units=args.lstm_units, max_epochs=1,
+    gan = LSTMGAN(width=args.width, d_width=args.d_width, lstm_units=args.lstm_units,
+                  minibatch_std=args.minibatch_std, feature_matching=args.feature_matching, max_epochs=1,
                   batch_size=args.batch_size, lr=args.lr, device="cpu", random_state=args.seed, warm_start=True)
     t0 = time.perf_counter()
     epochs = 0
@@ -285,6 +286,10 @@ def main(argv=None):
     p.add_argument("--width", type=float, default=0.5, help="generator width (reference: 1)")
     p.add_argument("--d-width", type=float, default=0.25, help="discriminator width (reference: 1)")
     p.add_argument("--lstm-units", type=int, default=32, help="reference: 64")
+    p.add_argument("--minibatch-std", action=argparse.BooleanOptionalAction, default=True,
+                   help="minibatch-std channel in the discriminator (reference: off; on since run E)")
+    p.add_argument("--feature-matching", type=float, default=100.0,
+                   help="weight of the generator's feature-matching term (reference: 0; 100 since run E)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--max-train-all", type=int, default=2455, help="train subsample of the all-lead run")

@@ -144,7 +144,44 @@ def test_d_width_scales_discriminator_only():
     assert gan.generator_.convs[0].out_channels == 32
 
 
-@pytest.mark.parametrize("bad", [{"segment_length": 62}, {"width": 0}, {"d_width": -1.0}, {"batch_size": 0}, {"lstm_units": 1.5}])
+def test_minibatch_std_adds_one_discriminator_channel():
+    plain, mbstd = ConvDiscriminator(), ConvDiscriminator(minibatch_std=True)
+    assert plain.out.in_features == 256 * 100 and mbstd.out.in_features == 257 * 100
+    x = torch.randn(5, 1, 400)
+    feats = mbstd.feature_map(x)
+    assert feats.shape == (5, 257 * 100)
+    feats = feats.detach()
+    assert torch.all(feats[:, -100:] == feats[0, -1]) and float(feats[0, -1]) > 0  # one constant channel
+    assert mbstd(x[:1]).shape == (1,) and torch.isfinite(mbstd(x[:1])).all()  # batch of one: std 0
+    assert not LSTMGAN().minibatch_std and LSTMGAN().feature_matching == 0  # reference by default
+
+
+@pytest.mark.parametrize("extra", [{"minibatch_std": True}, {"feature_matching": 10.0},
+                                   {"minibatch_std": True, "feature_matching": 10.0}])
+def test_stabilisers_change_training_and_stay_reproducible(extra):
+    X = _segments()
+    ref = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3).fit(X)
+    a = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, **extra).fit(X)
+    b = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, **extra).fit(X)
+    np.testing.assert_array_equal(a.sample(5, random_state=0), b.sample(5, random_state=0))
+    assert a.history_ == b.history_
+    assert np.isfinite(a.history_["g_loss"]).all()
+    assert not np.array_equal(a.sample(5, random_state=0), ref.sample(5, random_state=0))
+    if "minibatch_std" in extra:
+        assert a.discriminator_.out.in_features == (a.discriminator_.features[-3].out_channels + 1) * 16
+    restored = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(a.discriminate(X), restored.discriminate(X))
+
+
+def test_feature_matching_zero_is_the_reference_loss():
+    X = _segments()
+    a = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3).fit(X)
+    b = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3, feature_matching=0.0).fit(X)
+    assert a.history_ == b.history_
+
+
+@pytest.mark.parametrize("bad", [{"segment_length": 62}, {"width": 0}, {"d_width": -1.0}, {"batch_size": 0}, {"lstm_units": 1.5},
+                                 {"feature_matching": -1.0}, {"feature_matching": True}])
 def test_bad_params(bad):
     params = dict(segment_length=64, **TINY, max_epochs=1)
     params.update(bad)

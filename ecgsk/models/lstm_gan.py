@@ -15,6 +15,12 @@ code MikhailMurashov/ecgGAN, TensorFlow), re-implemented here in PyTorch:
   binary-cross-entropy on logits, Adam (lr 2e-4) for both networks, one
   discriminator step per generator step.
 
+Two optional stabilisers, off by default (the reference has neither):
+``minibatch_std`` appends a minibatch-standard-deviation channel to the
+discriminator's last feature map (it lets the discriminator see a lack of
+diversity), and ``feature_matching`` adds to the generator's loss the squared
+distance between the mean discriminator features of real and generated batches.
+
 Signals are scaled internally by one learned constant (the maximum absolute
 value of the training set), so the generator's ``tanh`` range covers them;
 :meth:`LSTMGAN.sample` returns millivolts.
@@ -108,11 +114,16 @@ class ConvDiscriminator(nn.Module):
         Multiplier of the convolution channels (32, 64, 128, 256).
     kernel_size : int
         Convolution kernel size.
+    minibatch_std : bool
+        Append one channel holding the batch's mean standard deviation of the
+        last feature map (computed over the batch, so a logit depends on the
+        other signals in the batch; a batch of one gets 0).
     """
 
-    def __init__(self, n_leads=1, segment_length=400, width=1.0, kernel_size=16):
+    def __init__(self, n_leads=1, segment_length=400, width=1.0, kernel_size=16, minibatch_std=False):
         super().__init__()
         c1, c2, c3, c4 = (_ch(c, width) for c in (32, 64, 128, 256))
+        self.minibatch_std = bool(minibatch_std)
 
         def conv(cin, cout):
             return _SameConv1d(cin, cout, kernel_size)
@@ -125,11 +136,19 @@ class ConvDiscriminator(nn.Module):
             conv(c3, c4), nn.LeakyReLU(0.2),
             nn.MaxPool1d(2),
         )
-        self.out = nn.Linear(c4 * (segment_length // 4), 1)
+        self.out = nn.Linear((c4 + self.minibatch_std) * (segment_length // 4), 1)
+
+    def feature_map(self, x):
+        """The flattened input of the output layer, ``(B, n_features)``."""
+        h = self.features(x)
+        if self.minibatch_std:
+            std = h.std(dim=0, unbiased=False).mean() if h.shape[0] > 1 else h.new_zeros(())
+            h = torch.cat([h, std.expand(h.shape[0], 1, h.shape[2])], dim=1)
+        return h.flatten(1)
 
     def forward(self, x):
         """Logits of shape ``(B,)`` for signals ``(B, n_leads, segment_length)``."""
-        return self.out(self.features(x).flatten(1)).squeeze(1)
+        return self.out(self.feature_map(x)).squeeze(1)
 
 
 class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
@@ -160,6 +179,15 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         so ``d_width < width`` is the cheap way to shrink a model on a CPU.
     kernel_size : int, default=16
         Convolution kernel size of both networks.
+    minibatch_std : bool, default=False
+        Give the discriminator a minibatch-standard-deviation channel (see
+        :class:`ConvDiscriminator`), against mode collapse.  Not in the
+        reference.  With it, :meth:`discriminate`'s logits depend on the batch.
+    feature_matching : float, default=0.0
+        Weight of a feature-matching term added to the generator's loss: the
+        mean squared difference between the mean discriminator features
+        (:meth:`ConvDiscriminator.feature_map`) of the real batch and of the
+        generated batch.  0 (the reference) disables it.
     max_epochs : int, default=80
         Training epochs (passes over the training segments).
     batch_size : int, default=64
@@ -220,6 +248,8 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         width=1.0,
         d_width=None,
         kernel_size=16,
+        minibatch_std=False,
+        feature_matching=0.0,
         max_epochs=80,
         batch_size=64,
         lr=2e-4,
@@ -237,6 +267,8 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         self.width = width
         self.d_width = d_width
         self.kernel_size = kernel_size
+        self.minibatch_std = minibatch_std
+        self.feature_matching = feature_matching
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -274,6 +306,9 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
             raise ValueError(f"width must be a positive number; got {self.width!r}")
         if self.d_width is not None and not (isinstance(self.d_width, numbers.Real) and self.d_width > 0):
             raise ValueError(f"d_width must be None or a positive number; got {self.d_width!r}")
+        if isinstance(self.feature_matching, bool) or not isinstance(self.feature_matching, numbers.Real) \
+                or not self.feature_matching >= 0:
+            raise ValueError(f"feature_matching must be a non-negative number; got {self.feature_matching!r}")
         if not (isinstance(self.lr, numbers.Real) and self.lr > 0):
             raise ValueError(f"lr must be a positive number; got {self.lr!r}")
 
@@ -289,7 +324,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         ).to(device)
         self.discriminator_ = ConvDiscriminator(
             self.n_leads, self.segment_length, self.width if self.d_width is None else self.d_width,
-            self.kernel_size,
+            self.kernel_size, bool(self.minibatch_std),
         ).to(device)
         self.history_ = {"d_loss": [], "g_loss": []}
         self.n_epochs_ = 0
@@ -300,7 +335,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         self._d_opt_ = torch.optim.Adam(self.discriminator_.parameters(), lr=self.lr, betas=betas)
 
     def _train_step(self, real, rng):
-        """One discriminator step then one generator step; returns ``(d_loss, g_loss)``."""
+        """One discriminator step then one generator step; returns ``(d_loss, g_loss)`` (g_loss includes feature matching)."""
         bce = nn.functional.binary_cross_entropy_with_logits
         G, D = self.generator_, self.discriminator_
         n = real.shape[0]
@@ -318,7 +353,15 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         # Generator: non-saturating loss, fresh noise.
         for p in D.parameters():
             p.requires_grad_(False)
-        g_loss = bce(D(G(self._noise(n, rng))), ones)
+        fake = G(self._noise(n, rng))
+        if self.feature_matching:
+            f_fake = D.feature_map(fake)
+            g_loss = bce(D.out(f_fake).squeeze(1), ones)
+            with torch.no_grad():
+                f_real = D.feature_map(real).mean(0)
+            g_loss = g_loss + self.feature_matching * ((f_fake.mean(0) - f_real) ** 2).mean()
+        else:
+            g_loss = bce(D(fake), ones)
         self._g_opt_.zero_grad(set_to_none=True)
         g_loss.backward()
         self._g_opt_.step()
