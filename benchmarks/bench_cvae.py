@@ -4,6 +4,8 @@ Run from the repository root::
 
     python benchmarks/bench_cvae.py                  # full run (5 folds, 100 epochs)
     python benchmarks/bench_cvae.py --folds 2 --epochs 10   # smoke test
+    python benchmarks/bench_cvae.py --skip fidelity --epochs 150 --early-stopping \
+        --risk-conditions --head-init conditions --cox-weight 0.1   # best risk configuration
 
 1. Conditioning fidelity.  A logistic regression predicting sex and a ridge
    regression predicting age from real median beats are fitted on the training
@@ -151,16 +153,28 @@ def risk(beats, conditions, heart_rate, qrs_amp_v5, args):
     extra = {} if args.cox_weight is None else {"cox_weight": args.cox_weight}
     if args.risk_conditions:
         extra["risk_conditions"] = True
-    est = CoxConditionalVAE(max_epochs=args.epochs, random_state=0, device="cpu", **extra)
+    if args.early_stopping:
+        extra.update(early_stopping=True, validation_fraction=args.validation_fraction,
+                     n_iter_no_change=args.n_iter_no_change)
+    if args.head_init is not None:
+        extra["head_init"] = args.head_init
+    if args.head_l2 is not None:
+        extra["head_l2"] = args.head_l2
+    est = CoxConditionalVAE(max_epochs=args.epochs, random_state=args.seed, device="cpu", **extra)
     t_cpu = time.process_time()
     with config_context(enable_metadata_routing=True):
         est.set_fit_request(conditions=True).set_score_request(conditions=True)
-        res = cross_validate(est, beats, y, params={"conditions": conditions}, cv=cv)
+        res = cross_validate(est, beats, y, params={"conditions": conditions}, cv=cv, return_estimator=True)
     cpu = (time.process_time() - t_cpu) / args.folds
     return {
         "coef_per_sd": list(map(float, args.coef)),
         "cox_weight": est.cox_weight,
         "risk_conditions": est.risk_conditions,
+        **({"seed": args.seed} if args.seed else {}),
+        **({"early_stopping": True, "validation_fraction": args.validation_fraction,
+            "n_iter_no_change": args.n_iter_no_change} if args.early_stopping else {}),
+        **({"head_init": args.head_init} if args.head_init is not None else {}),
+        **({"head_l2": args.head_l2} if args.head_l2 is not None else {}),
         "event_rate": float(y["event"].mean()),
         "c_oracle": float(np.mean(oracle)),
         "c_conditions_only": float(np.mean(cond_only)),
@@ -169,6 +183,8 @@ def risk(beats, conditions, heart_rate, qrs_amp_v5, args):
         "c_cox_cvae": float(np.mean(res["test_score"])),
         "c_cox_cvae_folds": [round(float(s), 3) for s in res["test_score"]],
         "c_oracle_folds": [round(float(s), 3) for s in oracle],
+        "cox_cvae_best_epochs": [int(getattr(e, "best_epoch_", e.n_iter_)) for e in res["estimator"]],
+        "cox_cvae_n_iter": [int(e.n_iter_) for e in res["estimator"]],
         "cox_cvae_fit_cpu_s": float(cpu),
         "cox_cvae_fit_wall_s": float(np.mean(res["fit_time"])),
     }
@@ -185,6 +201,14 @@ def main(argv=None):
     parser.add_argument("--cox-weight", type=float, default=None, help="CoxConditionalVAE cox_weight")
     parser.add_argument("--risk-conditions", action="store_true",
                         help="CoxConditionalVAE(risk_conditions=True): conditions also enter the risk head")
+    parser.add_argument("--early-stopping", action="store_true",
+                        help="CoxConditionalVAE(early_stopping=True): stop on the validation Cox loss")
+    parser.add_argument("--validation-fraction", type=float, default=0.2)
+    parser.add_argument("--n-iter-no-change", type=int, default=20)
+    parser.add_argument("--head-init", choices=["random", "conditions"], default=None,
+                        help="CoxConditionalVAE head_init (with --risk-conditions)")
+    parser.add_argument("--head-l2", type=float, default=None, help="CoxConditionalVAE head_l2")
+    parser.add_argument("--seed", type=int, default=0, help="CoxConditionalVAE random_state")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--skip", choices=["fidelity", "risk"], default=None)
     args = parser.parse_args(argv)

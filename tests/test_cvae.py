@@ -265,3 +265,65 @@ def test_risk_head_with_conditions(data):
     assert risk.shape == (len(X),) and np.isfinite(risk).all()
     restored = pickle.loads(pickle.dumps(est))
     np.testing.assert_allclose(restored.predict_risk(X, conditions=C), risk)
+
+
+def test_cox_early_stopping_restores_best_epoch(data, monkeypatch):
+    X, C, y = data
+    splits = []
+    original = CoxConditionalVAE._validation_split
+
+    def spy(self, n, rng, survival):
+        out = original(self, n, rng, survival)
+        splits.append(out)
+        return out
+
+    monkeypatch.setattr(CoxConditionalVAE, "_validation_split", spy)
+    est = _tiny(CoxConditionalVAE, early_stopping=True, validation_fraction=0.5, n_iter_no_change=3,
+                max_epochs=30, lr=0.02).fit(X, y, conditions=C)
+    val, train = splits[0]
+    assert len(val) == 12 and len(np.intersect1d(val, train)) == 0
+    assert y["event"][val].sum() >= 1  # stratified by event
+    scores = est.validation_scores_
+    assert len(scores) == est.n_iter_ and 1 <= est.best_epoch_ <= est.n_iter_
+    assert scores[est.best_epoch_ - 1] == min(scores)
+    # the kept weights are the best epoch's: recompute the monitored Cox loss on the validation rows
+    Xs = torch.as_tensor(est._scaled(X[val]).astype(np.float32))
+    Cs = torch.as_tensor(est._encode_conditions(C.iloc[val]))
+    s = (torch.as_tensor(y["event"][val].astype(np.float32)), torch.as_tensor(y["time"][val]))
+    with torch.no_grad():
+        again = est._validation_loss(est.network_, Xs, Cs, s)
+    assert again == pytest.approx(min(scores), rel=1e-5, abs=1e-6)
+    # without early stopping the last epoch is kept
+    assert _tiny(CoxConditionalVAE).fit(X, y, conditions=C).best_epoch_ == 2
+
+
+def test_head_init_from_conditions(data):
+    from lifelines import CoxPHFitter
+
+    X, C, y = data
+    est = _tiny(CoxConditionalVAE, risk_conditions=True, head_init="conditions", lr=1e-12,
+                max_epochs=1).fit(X, y, conditions=C)
+    w = est.network_.risk.weight.detach().numpy()[0]
+    np.testing.assert_allclose(w[:2], 0.0, atol=1e-6)  # latent part starts at zero
+    Cs = pd.DataFrame(est._encode_conditions(C), columns=["age", "sex"])
+    ref = CoxPHFitter().fit(Cs.assign(t=y["time"], e=y["event"].astype(int)), "t", "e").params_.to_numpy()
+    np.testing.assert_allclose(w[2:], ref, atol=0.02)
+
+
+def test_head_l2_shrinks_latent_weights(data):
+    X, C, y = data
+    kw = dict(risk_conditions=True, max_epochs=10, lr=0.01)
+    free = _tiny(CoxConditionalVAE, **kw).fit(X, y, conditions=C)
+    tied = _tiny(CoxConditionalVAE, head_l2=100.0, **kw).fit(X, y, conditions=C)
+    norm = lambda e: float((e.network_.risk.weight.detach()[0, :2] ** 2).sum())  # noqa: E731
+    assert norm(tied) < norm(free)
+
+
+def test_head_param_errors(data):
+    X, C, y = data
+    with pytest.raises(ValueError, match="risk_conditions"):
+        _tiny(CoxConditionalVAE, head_init="conditions").fit(X, y, conditions=C)
+    with pytest.raises(ValueError, match="head_init"):
+        _tiny(CoxConditionalVAE, head_init="zeros").fit(X, y, conditions=C)
+    with pytest.raises(ValueError, match="head_l2"):
+        _tiny(CoxConditionalVAE, head_l2=-1.0).fit(X, y, conditions=C)
