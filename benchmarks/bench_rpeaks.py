@@ -27,32 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgsk.metrics import peak_detection_f1
+
 # MIT-BIH beat annotation symbols (wfdb's ann_label_table, beat classes only).
 BEAT_SYMBOLS = set("NLRBAaJSVrFejnE/fQ?")
 
 
 def f1_score(detections, references, tol, spans=None):
-    tp = fp = fn = 0
-    for k, (det, ref) in enumerate(zip(detections, references)):
-        det, ref = np.sort(np.asarray(det)), np.sort(np.asarray(ref))
-        if spans is not None:
-            lo, hi = spans[k]
-            det = det[(det >= lo) & (det <= hi)]
-        used = np.zeros(len(ref), bool)
-        hits = 0
-        for p in det:
-            if len(ref) == 0:
-                break
-            d = np.abs(ref - p).astype(float)
-            d[used] = np.inf
-            j = int(np.argmin(d))
-            if d[j] <= tol:
-                used[j] = True
-                hits += 1
-        tp += hits
-        fp += len(det) - hits
-        fn += len(ref) - hits
-    return {"f1": round(2 * tp / (2 * tp + fp + fn), 4), "tp": tp, "fp": fp, "fn": fn}
+    f1, counts = peak_detection_f1(detections, references, tol, spans, return_counts=True)
+    return {"f1": round(f1, 4), **counts}
 
 
 def nk_default(x, fs):

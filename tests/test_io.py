@@ -214,7 +214,7 @@ def test_write_asc_byte_identical_to_savetxt_on_random_ints(tmp_path):
 
 
 def test_write_asc_byte_identical_to_deepfakeecg_generate(tmp_path, monkeypatch):
-    torch = pytest.importorskip("torch")
+    import torch
     import deepfakeecg.deepfakeecg as dfk
 
     captured = []
@@ -245,7 +245,7 @@ def test_write_asc_byte_identical_to_deepfakeecg_generate(tmp_path, monkeypatch)
 
 
 def test_mv_to_asc_microvolts_recovers_net_integers_nearly_always():
-    torch = pytest.importorskip("torch")
+    import torch
     rng = np.random.RandomState(0)
     net = torch.from_numpy(np.tanh(rng.randn(1_000_000)).astype(np.float32))
     ref = (net * 6000).int().numpy()

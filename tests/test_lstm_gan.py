@@ -1,8 +1,6 @@
 """Tests for ecgsk.models.lstm_gan.LSTMGAN (tiny CPU sizes; the whole module runs in well under 3 minutes)."""
 
-import os
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +12,6 @@ from ecgsk.models.lstm_gan import ConvDiscriminator, LSTMGAN, LSTMGenerator
 from ecgsk.pipeline import make_pipeline
 from ecgsk.testing import check_estimator
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TINY = dict(width=0.125, lstm_units=4, latent_dim=4, kernel_size=5, batch_size=8, device="cpu")
 
 
@@ -225,13 +222,9 @@ def test_registry_finds_model():
     assert isinstance(ecgsk.make_model("lstm_gan", max_epochs=1), LSTMGAN)
 
 
-def test_fits_real_ludb_heartbeat_windows():
+def test_fits_real_ludb_heartbeat_windows(data_dir):
     """Tiny fit on real LUDB lead-II windows of the reference protocol."""
-    path = DATA / "ludb"
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"LUDB data missing at {path}")
-        pytest.skip("LUDB data not available")
+    path = data_dir / "ludb"
     from ecgsk.datasets import load_ludb
     from ecgsk.preprocessing import WindowSegmenter
 

@@ -15,7 +15,7 @@ from sklearn.model_selection import KFold, cross_val_score
 from ecgsk.base import ReconstructorMixin
 from ecgsk.datasets import load_cpsc2019, load_ludb, load_mitdb, make_synthetic_ecgs
 from ecgsk.leads import LEADS_8
-from ecgsk.metrics import pearson_per_lead
+from ecgsk.metrics import peak_detection_f1, pearson_per_lead
 from ecgsk.pipeline import make_pipeline
 from ecgsk.preprocessing import (
     ALL_TRANSFORMERS,
@@ -51,29 +51,7 @@ def cpsc(data_dir):
     return load_cpsc2019(data_dir / "cpsc2019")
 
 
-def _f1(detections, references, tol, spans=None):
-    """F1 of detections against reference peaks: greedy one-to-one matching within ``tol`` samples."""
-    tp = fp = fn = 0
-    for k, (det, ref) in enumerate(zip(detections, references)):
-        det, ref = np.sort(np.asarray(det)), np.sort(np.asarray(ref))
-        if spans is not None:
-            lo, hi = spans[k]
-            det = det[(det >= lo) & (det <= hi)]
-        used = np.zeros(len(ref), bool)
-        hits = 0
-        for p in det:
-            if len(ref) == 0:
-                break
-            d = np.abs(ref - p).astype(float)
-            d[used] = np.inf
-            j = int(np.argmin(d))
-            if d[j] <= tol:
-                used[j] = True
-                hits += 1
-        tp += hits
-        fp += len(det) - hits
-        fn += len(ref) - hits
-    return 2 * tp / (2 * tp + fp + fn)
+_f1 = peak_detection_f1
 
 
 def _ludb_lead_ii_reference(delineation):
