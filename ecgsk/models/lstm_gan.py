@@ -20,12 +20,16 @@ Two optional stabilisers, off by default (the reference has neither):
 discriminator's last feature map (it lets the discriminator see a lack of
 diversity), and ``feature_matching`` adds to the generator's loss the squared
 distance between the mean discriminator features of real and generated batches.
+Also optional: ``ema_decay`` keeps an exponential moving average of the
+generator's weights for :meth:`LSTMGAN.sample`, and ``d_lr`` gives the
+discriminator its own learning rate (two time-scale update rule).
 
 Signals are scaled internally by one learned constant (the maximum absolute
 value of the training set), so the generator's ``tanh`` range covers them;
 :meth:`LSTMGAN.sample` returns millivolts.
 """
 
+import copy
 import numbers
 
 import numpy as np
@@ -188,12 +192,26 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         mean squared difference between the mean discriminator features
         (:meth:`ConvDiscriminator.feature_map`) of the real batch and of the
         generated batch.  0 (the reference) disables it.
+    ema_decay : float or None, default=None
+        Keep an exponential moving average (EMA) of the generator's weights,
+        updated after every generator step, and generate from it in
+        :meth:`sample`.  The decay at update ``t`` (counted from 0 since the
+        networks were built) is ``min(ema_decay, (1 + t) / (10 + t))``, so
+        the first updates do not average in the random initial weights for
+        long.  Must be in ``[0, 1)``; ``None`` (the reference) keeps no
+        average and samples from the trained generator.  Training itself is
+        unchanged (the average never feeds back), so losses and the trained
+        networks are the same as without it.
+    d_lr : float or None, default=None
+        Adam learning rate of the discriminator; ``None`` uses ``lr`` (the
+        reference: one rate for both networks).
     max_epochs : int, default=80
         Training epochs (passes over the training segments).
     batch_size : int, default=64
         Mini-batch size.
     lr : float, default=2e-4
-        Adam learning rate of both networks.
+        Adam learning rate of the generator, and of the discriminator unless
+        ``d_lr`` is given.
     betas : tuple of float, default=(0.5, 0.999)
         Adam betas of both networks.
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -213,6 +231,9 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         The trained generator (output in the scaled units, ``[-1, 1]``).
     discriminator_ : ConvDiscriminator
         The trained discriminator.
+    generator_ema_ : LSTMGenerator or None
+        The moving average of the generator's weights that :meth:`sample`
+        uses, when ``ema_decay`` is set; ``None`` otherwise.
     scale_ : float
         The learned amplitude scale in mV: the training set's maximum absolute
         value.  ``sample`` multiplies the generator's output by it.
@@ -250,9 +271,11 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         kernel_size=16,
         minibatch_std=False,
         feature_matching=0.0,
+        ema_decay=None,
         max_epochs=80,
         batch_size=64,
         lr=2e-4,
+        d_lr=None,
         betas=(0.5, 0.999),
         device="auto",
         random_state=None,
@@ -269,9 +292,11 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         self.kernel_size = kernel_size
         self.minibatch_std = minibatch_std
         self.feature_matching = feature_matching
+        self.ema_decay = ema_decay
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.d_lr = d_lr
         self.betas = betas
         self.device = device
         self.random_state = random_state
@@ -311,6 +336,13 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
             raise ValueError(f"feature_matching must be a non-negative number; got {self.feature_matching!r}")
         if not (isinstance(self.lr, numbers.Real) and self.lr > 0):
             raise ValueError(f"lr must be a positive number; got {self.lr!r}")
+        if self.d_lr is not None and (isinstance(self.d_lr, bool) or not isinstance(self.d_lr, numbers.Real)
+                                      or not self.d_lr > 0):
+            raise ValueError(f"d_lr must be None or a positive number; got {self.d_lr!r}")
+        if self.ema_decay is not None and (isinstance(self.ema_decay, bool)
+                                           or not isinstance(self.ema_decay, numbers.Real)
+                                           or not 0 <= self.ema_decay < 1):
+            raise ValueError(f"ema_decay must be None or a number in [0, 1); got {self.ema_decay!r}")
 
     # -- hooks ------------------------------------------------------------------
     def _noise(self, n, rng):
@@ -328,11 +360,36 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         ).to(device)
         self.history_ = {"d_loss": [], "g_loss": []}
         self.n_epochs_ = 0
+        self._init_ema()
+
+    def _init_ema(self):
+        """Start the weight average from the current generator (or drop it when ``ema_decay`` is None)."""
+        if self.ema_decay is None:
+            self.generator_ema_ = None
+        else:
+            self.generator_ema_ = copy.deepcopy(self.generator_)
+            self.generator_ema_.requires_grad_(False)
+            self.generator_ema_.eval()
+        self._ema_updates_ = 0
+
+    @torch.no_grad()
+    def _update_ema(self):
+        ema = self.generator_ema_
+        if ema is None:
+            return
+        t = self._ema_updates_
+        decay = min(float(self.ema_decay), (1.0 + t) / (10.0 + t))
+        for avg, p in zip(ema.parameters(), self.generator_.parameters()):
+            avg.lerp_(p.detach(), 1.0 - decay)
+        for avg, b in zip(ema.buffers(), self.generator_.buffers()):
+            avg.copy_(b)
+        self._ema_updates_ = t + 1
 
     def _make_optimizers(self):
         betas = tuple(self.betas)
         self._g_opt_ = torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=betas)
-        self._d_opt_ = torch.optim.Adam(self.discriminator_.parameters(), lr=self.lr, betas=betas)
+        d_lr = self.lr if self.d_lr is None else self.d_lr
+        self._d_opt_ = torch.optim.Adam(self.discriminator_.parameters(), lr=d_lr, betas=betas)
 
     def _train_step(self, real, rng):
         """One discriminator step then one generator step; returns ``(d_loss, g_loss)`` (g_loss includes feature matching)."""
@@ -365,6 +422,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         self._g_opt_.zero_grad(set_to_none=True)
         g_loss.backward()
         self._g_opt_.step()
+        self._update_ema()
         for p in D.parameters():
             p.requires_grad_(True)
         return float(d_loss.detach()), float(g_loss.detach())
@@ -381,6 +439,8 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
                 self._build()
                 scale = float(np.abs(X).max())
                 self.scale_ = scale if scale > 0 else 1.0
+            elif (self.ema_decay is None) != (getattr(self, "generator_ema_", None) is None):
+                self._init_ema()  # ema_decay switched on or off between warm starts
             if not warm or getattr(self, "_g_opt_", None) is None:
                 self._make_optimizers()
             self._fitted_shape_ = X.shape[1:]
@@ -412,14 +472,19 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
             self.discriminator_.eval()
         return self
 
-    def _generate_scaled(self, n_samples, rng, batch=1024):
-        """Generator output in the scaled units, ``(n, n_leads, segment_length)`` in [-1, 1]."""
+    def _generate_scaled(self, n_samples, rng, batch=1024, ema=True):
+        """Generator output in the scaled units, ``(n, n_leads, segment_length)`` in [-1, 1].
+
+        Uses the weight average ``generator_ema_`` when there is one and ``ema`` is true.
+        """
+        G = getattr(self, "generator_ema_", None) if ema else None
+        G = self.generator_ if G is None else G
         out = []
-        self.generator_.eval()
+        G.eval()
         with torch.no_grad():
             for start in range(0, n_samples, batch):
                 m = min(batch, n_samples - start)
-                out.append(to_numpy(self.generator_(self._noise(m, rng))))
+                out.append(to_numpy(G(self._noise(m, rng))))
         return np.concatenate(out, axis=0)
 
     def _sample(self, n_samples, conditions, rng):
