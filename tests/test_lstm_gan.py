@@ -177,8 +177,78 @@ def test_feature_matching_zero_is_the_reference_loss():
     assert a.history_ == b.history_
 
 
+def test_ema_samples_from_the_average_and_leaves_training_unchanged():
+    X = _segments()
+    ref = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3).fit(X)
+    assert ref.generator_ema_ is None and LSTMGAN().ema_decay is None  # reference by default
+    a = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, ema_decay=0.9).fit(X)
+    b = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, ema_decay=0.9).fit(X)
+    # the average never feeds back: same losses and the same trained generator as without it
+    assert a.history_ == ref.history_
+    for p, q in zip(a.generator_.parameters(), ref.generator_.parameters()):
+        assert torch.equal(p, q)
+    raw = a._generate_scaled(5, np.random.RandomState(0), ema=False) * np.float32(a.scale_)
+    np.testing.assert_array_equal(raw, ref.sample(5, random_state=0))
+    # sample() uses the average, which differs from the trained weights
+    assert a._ema_updates_ == 2 * 3  # 24 segments / batch 8 = 3 generator steps per epoch
+    assert any(not torch.equal(p, q) for p, q in zip(a.generator_ema_.parameters(), a.generator_.parameters()))
+    assert not np.array_equal(a.sample(5, random_state=0), ref.sample(5, random_state=0))
+    assert all(not p.requires_grad for p in a.generator_ema_.parameters())
+    # reproducible and picklable
+    np.testing.assert_array_equal(a.sample(5, random_state=0), b.sample(5, random_state=0))
+    restored = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(a.sample(5, random_state=0), restored.sample(5, random_state=0))
+    restored.set_params(warm_start=True).fit(X)
+    assert restored._ema_updates_ == 4 * 3 and np.isfinite(restored.history_["g_loss"]).all()
+
+
+def test_ema_update_is_the_warmed_up_moving_average():
+    X = _segments(n=8)
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=0, random_state=0, ema_decay=0.99).fit(X)
+    gan._make_optimizers()
+    g0 = _params(gan.generator_)
+    for p, q in zip(g0, gan.generator_ema_.parameters()):
+        assert torch.equal(p, q)  # the average starts at the initial weights
+    d_loss, g_loss = gan._train_step(torch.as_tensor(X / gan.scale_), np.random.RandomState(0))
+    assert np.isfinite(d_loss) and np.isfinite(g_loss)
+    g1 = _params(gan.generator_)
+    assert any(not torch.equal(a, b) for a, b in zip(g0, g1))
+    decay = min(0.99, 1 / 10)  # warm-up ramp (1 + t) / (10 + t) at t = 0
+    for p0, p1, avg in zip(g0, g1, gan.generator_ema_.parameters()):
+        torch.testing.assert_close(avg, decay * p0 + (1 - decay) * p1)
+    assert gan._ema_updates_ == 1
+
+
+def test_ema_switched_on_in_a_warm_start():
+    X = _segments()
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0, warm_start=True).fit(X)
+    assert gan.generator_ema_ is None
+    gan.set_params(ema_decay=0.5).fit(X)
+    assert gan.generator_ema_ is not None and gan._ema_updates_ == 3 and gan.n_epochs_ == 2
+    gan.set_params(ema_decay=None).fit(X)
+    assert gan.generator_ema_ is None and gan.n_epochs_ == 3
+
+
+def test_d_lr_sets_the_discriminator_rate_only():
+    X = _segments()
+    ref = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3).fit(X)
+    assert ref._d_opt_.param_groups[0]["lr"] == ref._g_opt_.param_groups[0]["lr"] == 2e-4
+    assert LSTMGAN().d_lr is None  # reference by default
+    a = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3, d_lr=1e-3).fit(X)
+    b = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3, d_lr=1e-3).fit(X)
+    assert a._d_opt_.param_groups[0]["lr"] == 1e-3 and a._g_opt_.param_groups[0]["lr"] == 2e-4
+    assert np.isfinite(a.history_["d_loss"]).all() and np.isfinite(a.history_["g_loss"]).all()
+    assert a.history_ == b.history_ and a.history_ != ref.history_
+    np.testing.assert_array_equal(a.discriminate(X), b.discriminate(X))
+    assert not np.array_equal(a.discriminate(X), ref.discriminate(X))
+    same = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3, d_lr=2e-4).fit(X)
+    assert same.history_ == ref.history_
+
+
 @pytest.mark.parametrize("bad", [{"segment_length": 62}, {"width": 0}, {"d_width": -1.0}, {"batch_size": 0}, {"lstm_units": 1.5},
-                                 {"feature_matching": -1.0}, {"feature_matching": True}])
+                                 {"feature_matching": -1.0}, {"feature_matching": True},
+                                 {"ema_decay": 1.0}, {"ema_decay": -0.1}, {"ema_decay": True}, {"ema_decay": "0.9"},
+                                 {"d_lr": 0.0}, {"d_lr": -1e-4}, {"d_lr": True}])
 def test_bad_params(bad):
     params = dict(segment_length=64, **TINY, max_epochs=1)
     params.update(bad)
