@@ -294,7 +294,7 @@ def test_cox_early_stopping_restores_best_epoch(data, monkeypatch):
         again = est._validation_loss(est.network_, Xs, Cs, s)
     assert again == pytest.approx(min(scores), rel=1e-5, abs=1e-6)
     # without early stopping the last epoch is kept
-    assert _tiny(CoxConditionalVAE).fit(X, y, conditions=C).best_epoch_ == 2
+    assert _tiny(CoxConditionalVAE, early_stopping=False).fit(X, y, conditions=C).best_epoch_ == 2
 
 
 def test_head_init_from_conditions(data):
@@ -302,7 +302,7 @@ def test_head_init_from_conditions(data):
 
     X, C, y = data
     est = _tiny(CoxConditionalVAE, risk_conditions=True, head_init="conditions", lr=1e-12,
-                max_epochs=1).fit(X, y, conditions=C)
+                max_epochs=1, early_stopping=False).fit(X, y, conditions=C)
     w = est.network_.risk.weight.detach().numpy()[0]
     np.testing.assert_allclose(w[:2], 0.0, atol=1e-6)  # latent part starts at zero
     Cs = pd.DataFrame(est._encode_conditions(C), columns=["age", "sex"])
@@ -310,9 +310,30 @@ def test_head_init_from_conditions(data):
     np.testing.assert_allclose(w[2:], ref, atol=0.02)
 
 
+def test_last_batch_of_one_row_is_merged(data):
+    # 9 rows in batches of 8 leave a last batch of 1, which batch norm cannot take: it joins the first
+    X, C, _ = data
+    est = _tiny(ConditionalVAE, batch_size=8, max_epochs=1).fit(X[:9], conditions=C.iloc[:9])
+    assert est.n_iter_ == 1 and len(est.loss_curve_) == 1 and np.isfinite(est.loss_curve_[0])
+
+
+def test_head_init_auto_follows_risk_conditions(data):
+    X, C, y = data
+    kw = dict(lr=1e-12, max_epochs=1, early_stopping=False)
+    auto = _tiny(CoxConditionalVAE, **kw).fit(X, y, conditions=C)  # defaults: risk_conditions, head_init="auto"
+    explicit = _tiny(CoxConditionalVAE, head_init="conditions", **kw).fit(X, y, conditions=C)
+    np.testing.assert_allclose(auto.network_.risk.weight.detach().numpy(),
+                               explicit.network_.risk.weight.detach().numpy())
+    assert np.abs(auto.network_.risk.weight.detach().numpy()[0, 2:]).max() > 0.05  # a fitted head, not zeros
+    # without the conditions in the head, "auto" falls back to the random initialisation (no error)
+    plain = _tiny(CoxConditionalVAE, risk_conditions=False, **kw).fit(X, y, conditions=C)
+    assert tuple(plain.network_.risk.weight.shape) == (1, 2)
+    assert np.abs(plain.network_.risk.weight.detach().numpy()).max() > 0  # PyTorch's init, not the zeroed start
+
+
 def test_head_l2_shrinks_latent_weights(data):
     X, C, y = data
-    kw = dict(risk_conditions=True, max_epochs=10, lr=0.01)
+    kw = dict(risk_conditions=True, max_epochs=10, lr=0.01, early_stopping=False)
     free = _tiny(CoxConditionalVAE, **kw).fit(X, y, conditions=C)
     tied = _tiny(CoxConditionalVAE, head_l2=100.0, **kw).fit(X, y, conditions=C)
     norm = lambda e: float((e.network_.risk.weight.detach()[0, :2] ** 2).sum())  # noqa: E731
@@ -322,7 +343,7 @@ def test_head_l2_shrinks_latent_weights(data):
 def test_head_param_errors(data):
     X, C, y = data
     with pytest.raises(ValueError, match="risk_conditions"):
-        _tiny(CoxConditionalVAE, head_init="conditions").fit(X, y, conditions=C)
+        _tiny(CoxConditionalVAE, risk_conditions=False, head_init="conditions").fit(X, y, conditions=C)
     with pytest.raises(ValueError, match="head_init"):
         _tiny(CoxConditionalVAE, head_init="zeros").fit(X, y, conditions=C)
     with pytest.raises(ValueError, match="head_l2"):
