@@ -239,7 +239,7 @@ def run(name, W, args):
 
     gan = LSTMGAN(width=args.width, d_width=args.d_width, lstm_units=args.lstm_units,
                   minibatch_std=args.minibatch_std, feature_matching=args.feature_matching,
-                  ema_decay=args.ema_decay, max_epochs=1, batch_size=args.batch_size, lr=args.lr, d_lr=args.d_lr,
+                  ema_decay=args.ema_decay, noise_injection=args.noise_injection, max_epochs=1, batch_size=args.batch_size, lr=args.lr, d_lr=args.d_lr,
                   device="cpu", random_state=args.seed, warm_start=True)
     t0 = time.perf_counter()
     epochs = 0
@@ -305,6 +305,8 @@ def main(argv=None):
     p.add_argument("--ema-decay", type=_float_or_none, default=None,
                    help="EMA of the generator's weights for sampling ('none': off, the reference); "
                         "the raw generator is evaluated too")
+    p.add_argument("--noise-injection", action=argparse.BooleanOptionalAction, default=False,
+                   help="per-sample noise with learned strengths before the generator's output layer (reference: off)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--d-lr", type=_float_or_none, default=None,

@@ -245,10 +245,44 @@ def test_d_lr_sets_the_discriminator_rate_only():
     assert same.history_ == ref.history_
 
 
+def test_noise_injection_module_starts_neutral():
+    plain = LSTMGenerator(segment_length=64, latent_dim=4, lstm_units=4, width=0.125, kernel_size=5)
+    assert not hasattr(plain, "noise_weight")
+    torch.manual_seed(0)
+    G = LSTMGenerator(segment_length=64, latent_dim=4, lstm_units=4, width=0.125, kernel_size=5, noise_injection=True)
+    assert G.noise_weight.shape == (1, 2, 1) and torch.all(G.noise_weight == 0)  # c4 = 16 * 0.125 channels
+    z, eta = torch.randn(3, 16, 4), torch.randn(3, 1, 64)
+    with torch.no_grad():
+        base = G(z, torch.zeros_like(eta))
+        assert torch.equal(G(z, eta), base)  # zero strength: the noise has no effect yet
+        G.noise_weight.fill_(0.5)
+        out = G(z, eta)
+    assert out.shape == (3, 1, 64) and not torch.equal(out, base) and out.abs().max() <= 1
+
+
+def test_noise_injection_trains_and_stays_reproducible():
+    X = _segments()
+    ref = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3).fit(X)
+    assert not LSTMGAN().noise_injection and not hasattr(ref.generator_, "noise_weight")  # reference by default
+    a = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, noise_injection=True).fit(X)
+    b = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, noise_injection=True).fit(X)
+    assert np.isfinite(a.history_["d_loss"]).all() and np.isfinite(a.history_["g_loss"]).all()
+    assert torch.any(a.generator_.noise_weight != 0)  # the strengths were trained
+    assert a.history_ == b.history_ and a.history_ != ref.history_
+    np.testing.assert_array_equal(a.sample(5, random_state=0), b.sample(5, random_state=0))
+    assert not np.array_equal(a.sample(5, random_state=0), a.sample(5, random_state=1))
+    restored = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(a.sample(5, random_state=0), restored.sample(5, random_state=0))
+    # switching it in a warm start rebuilds the networks (the architecture changed)
+    restored.set_params(warm_start=True, noise_injection=False).fit(X)
+    assert not hasattr(restored.generator_, "noise_weight") and restored.n_epochs_ == 2
+
+
 @pytest.mark.parametrize("bad", [{"segment_length": 62}, {"width": 0}, {"d_width": -1.0}, {"batch_size": 0}, {"lstm_units": 1.5},
                                  {"feature_matching": -1.0}, {"feature_matching": True},
                                  {"ema_decay": 1.0}, {"ema_decay": -0.1}, {"ema_decay": True}, {"ema_decay": "0.9"},
-                                 {"d_lr": 0.0}, {"d_lr": -1e-4}, {"d_lr": True}])
+                                 {"d_lr": 0.0}, {"d_lr": -1e-4}, {"d_lr": True},
+                                 {"noise_injection": 1}, {"noise_injection": "yes"}])
 def test_bad_params(bad):
     params = dict(segment_length=64, **TINY, max_epochs=1)
     params.update(bad)

@@ -22,7 +22,11 @@ diversity), and ``feature_matching`` adds to the generator's loss the squared
 distance between the mean discriminator features of real and generated batches.
 Also optional: ``ema_decay`` keeps an exponential moving average of the
 generator's weights for :meth:`LSTMGAN.sample`, and ``d_lr`` gives the
-discriminator its own learning rate (two time-scale update rule).
+discriminator its own learning rate (two time-scale update rule), and
+``noise_injection`` adds per-sample Gaussian noise, with learned per-channel
+strengths (zero at initialisation), to the generator's last feature map at full
+resolution (the "noise inputs" of StyleGAN), so that it can produce
+sample-specific fine detail that a 100-step latent sequence cannot.
 
 Signals are scaled internally by one learned constant (the maximum absolute
 value of the training set), so the generator's ``tanh`` range covers them;
@@ -77,9 +81,15 @@ class LSTMGenerator(nn.Module):
         Multiplier of the convolution channels (128, 64, 32, 16).
     kernel_size : int
         Convolution kernel size.
+    noise_injection : bool
+        Add ``noise_weight * noise`` to the input of the output convolution
+        (full resolution), where ``noise`` has shape ``(B, 1, segment_length)``
+        and ``noise_weight`` is a learned per-channel strength, zero at
+        initialisation (so the initial output does not depend on the noise).
     """
 
-    def __init__(self, n_leads=1, segment_length=400, latent_dim=12, lstm_units=64, width=1.0, kernel_size=16):
+    def __init__(self, n_leads=1, segment_length=400, latent_dim=12, lstm_units=64, width=1.0, kernel_size=16,
+                 noise_injection=False):
         super().__init__()
         self.seq_len = segment_length // 4
         self.latent_dim = latent_dim
@@ -98,11 +108,25 @@ class LSTMGenerator(nn.Module):
             nn.Upsample(scale_factor=2, mode="nearest"),
             conv(c4, n_leads), nn.Tanh(),
         )
+        self.noise_injection = bool(noise_injection)
+        if self.noise_injection:
+            self.noise_weight = nn.Parameter(torch.zeros(1, c4, 1))
 
-    def forward(self, z):
-        """Map noise ``(B, segment_length // 4, latent_dim)`` to ``(B, n_leads, segment_length)`` in [-1, 1]."""
+    def forward(self, z, noise=None):
+        """Map noise ``(B, segment_length // 4, latent_dim)`` to ``(B, n_leads, segment_length)`` in [-1, 1].
+
+        ``noise`` ``(B, 1, segment_length)`` is the injected noise when
+        ``noise_injection`` is on (drawn with ``torch.randn`` if omitted); it is
+        ignored otherwise.
+        """
         h, _ = self.lstm(z)
-        return self.convs(h.transpose(1, 2))
+        h = h.transpose(1, 2)
+        if not self.noise_injection:
+            return self.convs(h)
+        h = self.convs[:-2](h)
+        if noise is None:
+            noise = torch.randn(h.shape[0], 1, h.shape[2], device=h.device, dtype=h.dtype)
+        return self.convs[-2:](h + self.noise_weight * noise)
 
 
 class ConvDiscriminator(nn.Module):
@@ -205,6 +229,13 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     d_lr : float or None, default=None
         Adam learning rate of the discriminator; ``None`` uses ``lr`` (the
         reference: one rate for both networks).
+    noise_injection : bool, default=False
+        Add per-sample Gaussian noise ``(segment_length,)`` with learned
+        per-channel strengths (zero at initialisation) to the generator's last
+        feature map, before the output convolution (see
+        :class:`LSTMGenerator`), for fine, sample-specific detail.  The noise is
+        drawn from the same random stream as the latent noise, so ``fit`` and
+        ``sample`` stay reproducible.  Not in the reference.
     max_epochs : int, default=80
         Training epochs (passes over the training segments).
     batch_size : int, default=64
@@ -272,6 +303,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         minibatch_std=False,
         feature_matching=0.0,
         ema_decay=None,
+        noise_injection=False,
         max_epochs=80,
         batch_size=64,
         lr=2e-4,
@@ -293,6 +325,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         self.minibatch_std = minibatch_std
         self.feature_matching = feature_matching
         self.ema_decay = ema_decay
+        self.noise_injection = noise_injection
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -343,16 +376,27 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
                                            or not isinstance(self.ema_decay, numbers.Real)
                                            or not 0 <= self.ema_decay < 1):
             raise ValueError(f"ema_decay must be None or a number in [0, 1); got {self.ema_decay!r}")
+        if not isinstance(self.noise_injection, (bool, np.bool_)):
+            raise ValueError(f"noise_injection must be True or False; got {self.noise_injection!r}")
 
     # -- hooks ------------------------------------------------------------------
     def _noise(self, n, rng):
         z = rng.standard_normal((n, self.segment_length // 4, self.latent_dim)).astype(np.float32)
         return to_tensor(z, self._torch_device())
 
+    def _generate(self, G, n, rng):
+        """Run generator ``G`` on ``n`` fresh draws of its noise inputs from ``rng``."""
+        z = self._noise(n, rng)
+        if not G.noise_injection:
+            return G(z)
+        eta = rng.standard_normal((n, 1, self.segment_length)).astype(np.float32)
+        return G(z, to_tensor(eta, self._torch_device()))
+
     def _build(self):
         device = self._reset_device()
         self.generator_ = LSTMGenerator(
-            self.n_leads, self.segment_length, self.latent_dim, self.lstm_units, self.width, self.kernel_size
+            self.n_leads, self.segment_length, self.latent_dim, self.lstm_units, self.width, self.kernel_size,
+            bool(self.noise_injection),
         ).to(device)
         self.discriminator_ = ConvDiscriminator(
             self.n_leads, self.segment_length, self.width if self.d_width is None else self.d_width,
@@ -401,7 +445,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
 
         # Discriminator: real -> 1, generated -> 0.
         with torch.no_grad():
-            fake = G(self._noise(n, rng))
+            fake = self._generate(G, n, rng)
         d_loss = bce(D(real), ones) + bce(D(fake), zeros)
         self._d_opt_.zero_grad(set_to_none=True)
         d_loss.backward()
@@ -410,7 +454,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         # Generator: non-saturating loss, fresh noise.
         for p in D.parameters():
             p.requires_grad_(False)
-        fake = G(self._noise(n, rng))
+        fake = self._generate(G, n, rng)
         if self.feature_matching:
             f_fake = D.feature_map(fake)
             g_loss = bce(D.out(f_fake).squeeze(1), ones)
@@ -433,6 +477,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
             self.warm_start
             and getattr(self, "generator_", None) is not None
             and getattr(self, "_fitted_shape_", None) == X.shape[1:]
+            and getattr(self.generator_, "noise_injection", False) == bool(self.noise_injection)
         )
         with seeded(rng):
             if not warm:
@@ -484,7 +529,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         with torch.no_grad():
             for start in range(0, n_samples, batch):
                 m = min(batch, n_samples - start)
-                out.append(to_numpy(G(self._noise(m, rng))))
+                out.append(to_numpy(self._generate(G, m, rng)))
         return np.concatenate(out, axis=0)
 
     def _sample(self, n_samples, conditions, rng):
