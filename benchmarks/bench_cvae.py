@@ -50,7 +50,7 @@ from ecgsk.datasets import load_ludb, simulate_survival
 from ecgsk.leads import LEADS_12
 from ecgsk.metrics import concordance_index
 from ecgsk.models.cvae import ConditionalVAE, CoxConditionalVAE
-from ecgsk.preprocessing import BaselineWanderRemoval, MedianBeat, detect_rpeaks
+from ecgsk.preprocessing import BaselineWanderRemoval, MedianBeat, heart_rate
 
 ROOT = Path(__file__).resolve().parents[1]
 FS = 500
@@ -61,14 +61,13 @@ def load_beats(path):
     X = BaselineWanderRemoval(fs=FS).fit_transform(X)
     mb = MedianBeat(length=400, fs=FS).fit(X)
     beats = mb.transform(X)
-    peaks = detect_rpeaks(X, FS)
-    heart_rate = np.array([60.0 * FS / np.median(np.diff(p)) for p in peaks])
+    rate = heart_rate(X, FS)
     v5 = LEADS_12.index("V5")
     r = mb.r_index_
     qrs = beats[:, v5, r - 25:r + 30]  # -50 ms .. +60 ms around R
     qrs_amp_v5 = qrs.max(axis=1) - qrs.min(axis=1)
     conditions = meta[["age", "sex"]].reset_index(drop=True)
-    return beats, conditions, meta, heart_rate, qrs_amp_v5
+    return beats, conditions, meta, rate, qrs_amp_v5
 
 
 def _features(beats):
@@ -228,14 +227,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    beats, conditions, meta, heart_rate, qrs_amp_v5 = load_beats(args.data)
+    beats, conditions, meta, rate, qrs_amp_v5 = load_beats(args.data)
     out = {"benchmark": "cvae", "n_subjects": len(beats), "beat_shape": list(beats.shape[1:]),
            "folds": args.folds, "epochs": args.epochs, "threads": args.threads,
            "preprocessing_wall_s": round(time.time() - t0, 1)}
     if args.skip != "fidelity":
         out["fidelity"] = fidelity(beats, conditions, args)
     if args.skip != "risk":
-        out["risk"] = risk(beats, conditions, heart_rate, qrs_amp_v5, args)
+        out["risk"] = risk(beats, conditions, rate, qrs_amp_v5, args)
     out["total_wall_s"] = round(time.time() - t0, 1)
     out["total_cpu_s"] = round(time.process_time(), 1)
     print(json.dumps(out))

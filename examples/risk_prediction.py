@@ -37,7 +37,7 @@ from ecgsk.leads import LEADS_12
 from ecgsk.metrics import concordance_index
 from ecgsk.models.cvae import CoxConditionalVAE
 from ecgsk.pipeline import make_pipeline
-from ecgsk.preprocessing import BaselineWanderRemoval, MedianBeat, detect_rpeaks
+from ecgsk.preprocessing import BaselineWanderRemoval, MedianBeat, heart_rate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ludb"
 
@@ -45,11 +45,10 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ludb"
 def measured_features(X, meta, fs=500):
     """Heart rate (bpm), QRS peak-to-peak amplitude in V5 (mV) and age of each record."""
     X = BaselineWanderRemoval(fs=fs).fit_transform(X)
-    heart_rate = np.array([60.0 * fs / np.median(np.diff(p)) for p in detect_rpeaks(X, fs)])
     mb = MedianBeat(length=400, fs=fs).fit(X)
     r = mb.r_index_
     qrs = mb.transform(X)[:, LEADS_12.index("V5"), r - 25:r + 30]
-    return pd.DataFrame({"heart_rate": heart_rate, "qrs_amp_v5": qrs.max(1) - qrs.min(1), "age": meta["age"]})
+    return pd.DataFrame({"heart_rate": heart_rate(X, fs), "qrs_amp_v5": qrs.max(1) - qrs.min(1), "age": meta["age"]})
 
 
 def lifelines_cv(table, y, cols, cv):

@@ -9,7 +9,7 @@ Never imports torch.
 - Leads: :class:`LeadDeriver` (8 -> 12), :class:`LeadSelector`.
 - Segmentation: :class:`Crop`, :class:`WindowSegmenter` (+
   :func:`repeat_for_windows`), :class:`MedianBeat`, :class:`BeatSegmenter`.
-- R peaks: :class:`RPeakDetector`, :func:`detect_rpeaks`, :func:`qrs_magnitude`.
+- R peaks: :class:`RPeakDetector`, :func:`detect_rpeaks`, :func:`heart_rate`, :func:`qrs_magnitude`.
 
 Examples
 --------
@@ -23,7 +23,7 @@ Examples
 from .filters import BandpassFilter, BaselineWanderRemoval, FilterChain, NotchFilter, combine_filters
 from .leads import LeadDeriver, LeadSelector
 from .resampling import AmplitudeScaler, Resample
-from .rpeaks import RPeakDetector, detect_rpeaks, qrs_magnitude
+from .rpeaks import RPeakDetector, detect_rpeaks, heart_rate, qrs_magnitude
 from .segmentation import BeatSegmenter, Crop, MedianBeat, WindowSegmenter, beat_magnitude, repeat_for_windows
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "beat_magnitude",
     "RPeakDetector",
     "detect_rpeaks",
+    "heart_rate",
     "qrs_magnitude",
 ]
 
