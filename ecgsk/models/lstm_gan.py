@@ -121,7 +121,7 @@ class LSTMGenerator(nn.Module):
         """
         h, _ = self.lstm(z)
         h = h.transpose(1, 2)
-        if not self.noise_injection:
+        if not getattr(self, "noise_injection", False):  # modules pickled before the option lack it
             return self.convs(h)
         h = self.convs[:-2](h)
         if noise is None:
@@ -387,7 +387,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     def _generate(self, G, n, rng):
         """Run generator ``G`` on ``n`` fresh draws of its noise inputs from ``rng``."""
         z = self._noise(n, rng)
-        if not G.noise_injection:
+        if not getattr(G, "noise_injection", False):  # generators pickled before the option lack it
             return G(z)
         eta = rng.standard_normal((n, 1, self.segment_length)).astype(np.float32)
         return G(z, to_tensor(eta, self._torch_device()))
