@@ -302,15 +302,15 @@ def main(argv=None):
                    help="minibatch-std channel in the discriminator (reference: off; on since run E)")
     p.add_argument("--feature-matching", type=float, default=100.0,
                    help="weight of the generator's feature-matching term (reference: 0; 100 since run E)")
-    p.add_argument("--ema-decay", type=_float_or_none, default=None,
-                   help="EMA of the generator's weights for sampling ('none': off, the reference); "
-                        "the raw generator is evaluated too")
+    p.add_argument("--ema-decay", type=_float_or_none, default=0.999,
+                   help="EMA of the generator's weights for sampling ('none': off, the reference; 0.999 since "
+                        "run I); the raw generator is evaluated too")
     p.add_argument("--noise-injection", action=argparse.BooleanOptionalAction, default=False,
                    help="per-sample noise with learned strengths before the generator's output layer (reference: off)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--d-lr", type=_float_or_none, default=None,
-                   help="discriminator learning rate ('none': --lr, the reference)")
+    p.add_argument("--d-lr", type=_float_or_none, default=4e-4,
+                   help="discriminator learning rate ('none': --lr, the reference; 4e-4 since run I)")
     p.add_argument("--max-train-all", type=int, default=2455, help="train subsample of the all-lead run")
     p.add_argument("--max-test-all", type=int, default=1000, help="test subsample of the all-lead run")
     p.add_argument("--seed", type=int, default=0)
