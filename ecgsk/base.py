@@ -10,6 +10,7 @@ validation code.
 This module never imports torch.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -219,6 +220,76 @@ def check_conditions(conditions, n_expected=None, *, allow_broadcast=False):
 def _reject_sample_weight(sample_weight):
     if sample_weight is not None:
         raise ValueError("sample_weight is not supported by ecgsk scores; pass None")
+
+
+def check_int_param(value, name, minimum=1, *, owner=None):
+    """Check an integer hyper-parameter and return it as ``int``.
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value; booleans are refused.
+    name : str
+        The parameter's name, for the error message.
+    minimum : int, default=1
+        Smallest accepted value.
+    owner : str, optional
+        Class or function name prefixed to the message.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an integer ``>= minimum``.
+
+    Examples
+    --------
+    >>> check_int_param(3, "latent_dim")
+    3
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        prefix = f"{owner}: " if owner else ""
+        raise ValueError(f"{prefix}{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def check_float_param(value, name, minimum=0.0, *, strict=False, maximum=None, allow_none=False):
+    """Check a real hyper-parameter and return it as ``float`` (or None).
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value; booleans, NaN and infinities are refused.
+    name : str
+        The parameter's name, for the error message.
+    minimum : float, default=0.0
+        Lower bound, included unless ``strict``.
+    strict : bool, default=False
+        Require ``value > minimum``.
+    maximum : float, optional
+        Exclusive upper bound.
+    allow_none : bool, default=False
+        Accept None (and return it), for "use the default" parameters.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is out of range or not a finite real number.
+
+    Examples
+    --------
+    >>> check_float_param(0.5, "validation_fraction", strict=True, maximum=1.0)
+    0.5
+    """
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+    ok = ok and (value > minimum if strict else value >= minimum) and (maximum is None or value < maximum)
+    if not ok:
+        bound = f"> {minimum}" if strict else f">= {minimum}"
+        upper = f" and < {maximum}" if maximum is not None else ""
+        none = "None or " if allow_none else ""
+        raise ValueError(f"{name} must be {none}a finite number {bound}{upper}; got {value!r}")
+    return float(value)
 
 
 class ECGEstimatorMixin:

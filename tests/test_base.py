@@ -156,3 +156,19 @@ def test_fixed_length_models_reject_other_lengths_before_fitting_state():
     gen.fit(np.random.RandomState(0).randn(4, 1, 100))
     with pytest.raises(ValueError, match="Segment or crop"):
         gen.score(np.zeros((4, 1, 90)))
+
+
+def test_parameter_checkers():
+    from ecgsk.base import check_float_param, check_int_param
+
+    assert check_int_param(3, "n") == 3 and check_int_param(0, "n", 0) == 0
+    for bad in (0, True, 2.0, "3"):
+        with pytest.raises(ValueError, match="n must be an integer >= 1"):
+            check_int_param(bad, "n")
+    with pytest.raises(ValueError, match="Crop: length"):
+        check_int_param(-1, "length", owner="Crop")
+    assert check_float_param(0.0, "w") == 0.0 and check_float_param(None, "w", allow_none=True) is None
+    for bad, kw in ((0.0, {"strict": True}), (1.0, {"maximum": 1.0}), (float("nan"), {}), (float("inf"), {}),
+                    (False, {}), (None, {}), (-0.1, {})):
+        with pytest.raises(ValueError, match="w must be"):
+            check_float_param(bad, "w", **kw)

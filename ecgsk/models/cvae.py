@@ -15,7 +15,6 @@ written from the paper's description, not copied.
 
 import copy
 import math
-import numbers
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from sklearn.utils.validation import check_array
 from torch import nn
 from torch.nn import functional as F
 
-from ..base import GeneratorMixin, RiskMixin, _reject_sample_weight
+from ..base import GeneratorMixin, RiskMixin, _reject_sample_weight, check_float_param, check_int_param
 from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
 from ..nn.survival import cox_ph_loss
 
@@ -187,20 +186,6 @@ class _CVAENet(nn.Module):
         return out
 
 
-def _check_int(value, name, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-
-
-def _check_float(value, name, low, *, strict=False, high=None):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
-    ok = ok and (value > low if strict else value >= low) and (high is None or value < high)
-    if not ok:
-        bound = f"> {low}" if strict else f">= {low}"
-        raise ValueError(f"{name} must be a finite number {bound}" + (f" and < {high}" if high else "")
-                         + f"; got {value!r}")
-
-
 class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     """Conditional VAE of 12-lead median beats given per-subject covariates (Sang et al., ISBI 2022).
 
@@ -360,17 +345,17 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
 
     # -- validation ----------------------------------------------------------------
     def _check_params(self, n_ecgs):
-        _check_int(self.latent_dim, "latent_dim", 1)
+        check_int_param(self.latent_dim, "latent_dim", 1)
         if self.beat_length is not None:
-            _check_int(self.beat_length, "beat_length", 2)
-        _check_float(self.kl_weight, "kl_weight", 0.0)
-        _check_float(self.lr, "lr", 0.0, strict=True)
-        _check_int(self.batch_size, "batch_size", 2)
-        _check_int(self.max_epochs, "max_epochs", 1)
-        _check_float(self.validation_fraction, "validation_fraction", 0.0, strict=True, high=1.0)
-        _check_int(self.n_iter_no_change, "n_iter_no_change", 1)
-        _check_int(self.n_filters, "n_filters", 1)
-        _check_int(self.kernel_size, "kernel_size", 1)
+            check_int_param(self.beat_length, "beat_length", 2)
+        check_float_param(self.kl_weight, "kl_weight", 0.0)
+        check_float_param(self.lr, "lr", 0.0, strict=True)
+        check_int_param(self.batch_size, "batch_size", 2)
+        check_int_param(self.max_epochs, "max_epochs", 1)
+        check_float_param(self.validation_fraction, "validation_fraction", 0.0, strict=True, maximum=1.0)
+        check_int_param(self.n_iter_no_change, "n_iter_no_change", 1)
+        check_int_param(self.n_filters, "n_filters", 1)
+        check_int_param(self.kernel_size, "kernel_size", 1)
         if n_ecgs < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 ECGs to fit (batch norm); got {n_ecgs}")
 
@@ -765,14 +750,14 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
 
     def _check_params(self, n_ecgs):
         super()._check_params(n_ecgs)
-        _check_float(self.cox_weight, "cox_weight", 0.0)
+        check_float_param(self.cox_weight, "cox_weight", 0.0)
         if self.ties not in ("breslow", "efron"):
             raise ValueError(f"ties must be 'breslow' or 'efron'; got {self.ties!r}")
         if self.head_init not in ("auto", "random", "conditions"):
             raise ValueError(f"head_init must be 'auto', 'random' or 'conditions'; got {self.head_init!r}")
         if self.head_init == "conditions" and not self.risk_conditions:
             raise ValueError("head_init='conditions' needs risk_conditions=True")
-        _check_float(self.head_l2, "head_l2", 0.0)
+        check_float_param(self.head_l2, "head_l2", 0.0)
 
     def _init_network(self, net, x, c, survival):
         head_init = ("conditions" if self.risk_conditions else "random") if self.head_init == "auto" else self.head_init

@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator
 from torch import nn
 from torch.nn import functional as F
 
-from ..base import ReconstructorMixin
+from ..base import ReconstructorMixin, check_float_param, check_int_param
 from ..leads import derive_12_from_8
 from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
 from ._windows import extract_windows, overlap_add, window_starts
@@ -198,20 +198,6 @@ class _PatchGAN(nn.Module):
 
 
 # -- estimators ------------------------------------------------------------------
-def _check_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def _check_float(name, value, minimum=0.0, strict=False):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if not ok or value < minimum or (strict and value == minimum):
-        sign = ">" if strict else ">="
-        raise ValueError(f"{name} must be a finite number {sign} {minimum}; got {value!r}")
-    return float(value)
-
-
 class _WindowGANReconstructor(ReconstructorMixin, TorchModelMixin, BaseEstimator):
     """Shared machinery: scaling, image layout, windows, training loop, blending."""
 
@@ -241,19 +227,19 @@ class _WindowGANReconstructor(ReconstructorMixin, TorchModelMixin, BaseEstimator
 
     # -- parameters ---------------------------------------------------------------
     def _check_params(self):
-        window = _check_int("window", self.window, 32)
+        window = check_int_param(self.window, "window", 32)
         if window % 32:
             raise ValueError(f"window must be a multiple of 32 (five stride-2 layers along time); got {window}")
-        stride = window // 4 if self.stride is None else _check_int("stride", self.stride)
-        train_stride = window // 2 if self.train_stride is None else _check_int("train_stride", self.train_stride)
+        stride = window // 4 if self.stride is None else check_int_param(self.stride, "stride")
+        train_stride = window // 2 if self.train_stride is None else check_int_param(self.train_stride, "train_stride")
         if stride > window or train_stride > window:
             raise ValueError(f"stride and train_stride must be <= window ({window}); got {stride}, {train_stride}")
-        _check_int("width", self.width)
-        _check_int("max_epochs", self.max_epochs, 0)
-        _check_int("batch_size", self.batch_size)
-        _check_float("lr", self.lr, strict=True)
-        _check_float("lambda_l1", self.lambda_l1)
-        _check_float("amplitude_jitter", self.amplitude_jitter)
+        check_int_param(self.width, "width")
+        check_int_param(self.max_epochs, "max_epochs", 0)
+        check_int_param(self.batch_size, "batch_size")
+        check_float_param(self.lr, "lr", strict=True)
+        check_float_param(self.lambda_l1, "lambda_l1")
+        check_float_param(self.amplitude_jitter, "amplitude_jitter")
         if self.amplitude_jitter >= 1:
             raise ValueError(f"amplitude_jitter must be < 1; got {self.amplitude_jitter}")
         return window, stride, train_stride
@@ -471,7 +457,7 @@ class EKGAN(_WindowGANReconstructor):
         self.verbose = verbose
 
     def _check_params(self):
-        _check_float("alpha_latent", self.alpha_latent)
+        check_float_param(self.alpha_latent, "alpha_latent")
         return super()._check_params()
 
     def _build_networks(self):

@@ -34,14 +34,13 @@ value of the training set), so the generator's ``tanh`` range covers them;
 """
 
 import copy
-import numbers
 
 import numpy as np
 import torch
 from torch import nn
 from sklearn.base import BaseEstimator
 
-from ..base import GeneratorMixin
+from ..base import GeneratorMixin, check_float_param, check_int_param
 from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
 
 __all__ = ["LSTMGAN", "LSTMGenerator", "ConvDiscriminator"]
@@ -348,34 +347,17 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
 
     # -- validation -------------------------------------------------------------
     def _check_params(self):
-        def positive_int(name):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
-
         for name in ("n_leads", "segment_length", "latent_dim", "lstm_units", "kernel_size", "batch_size"):
-            positive_int(name)
-        if isinstance(self.max_epochs, bool) or not isinstance(self.max_epochs, numbers.Integral) \
-                or self.max_epochs < 0:
-            raise ValueError(f"max_epochs must be a non-negative integer; got {self.max_epochs!r}")
+            check_int_param(getattr(self, name), name)
+        check_int_param(self.max_epochs, "max_epochs", 0)
         if self.segment_length % 4:
             raise ValueError(f"segment_length must be a multiple of 4; got {self.segment_length}")
-        if not (isinstance(self.width, numbers.Real) and self.width > 0):
-            raise ValueError(f"width must be a positive number; got {self.width!r}")
-        if self.d_width is not None and not (isinstance(self.d_width, numbers.Real) and self.d_width > 0):
-            raise ValueError(f"d_width must be None or a positive number; got {self.d_width!r}")
-        if isinstance(self.feature_matching, bool) or not isinstance(self.feature_matching, numbers.Real) \
-                or not self.feature_matching >= 0:
-            raise ValueError(f"feature_matching must be a non-negative number; got {self.feature_matching!r}")
-        if not (isinstance(self.lr, numbers.Real) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number; got {self.lr!r}")
-        if self.d_lr is not None and (isinstance(self.d_lr, bool) or not isinstance(self.d_lr, numbers.Real)
-                                      or not self.d_lr > 0):
-            raise ValueError(f"d_lr must be None or a positive number; got {self.d_lr!r}")
-        if self.ema_decay is not None and (isinstance(self.ema_decay, bool)
-                                           or not isinstance(self.ema_decay, numbers.Real)
-                                           or not 0 <= self.ema_decay < 1):
-            raise ValueError(f"ema_decay must be None or a number in [0, 1); got {self.ema_decay!r}")
+        check_float_param(self.width, "width", strict=True)
+        check_float_param(self.d_width, "d_width", strict=True, allow_none=True)
+        check_float_param(self.feature_matching, "feature_matching")
+        check_float_param(self.lr, "lr", strict=True)
+        check_float_param(self.d_lr, "d_lr", strict=True, allow_none=True)
+        check_float_param(self.ema_decay, "ema_decay", maximum=1.0, allow_none=True)
         if not isinstance(self.noise_injection, (bool, np.bool_)):
             raise ValueError(f"noise_injection must be True or False; got {self.noise_injection!r}")
 

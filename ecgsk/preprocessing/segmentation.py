@@ -14,17 +14,11 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..base import BaseECGTransformer
+from ..base import BaseECGTransformer, check_int_param
 from .filters import _check_fs
 from .rpeaks import detect_rpeaks
 
 __all__ = ["Crop", "WindowSegmenter", "repeat_for_windows", "MedianBeat", "BeatSegmenter", "beat_magnitude"]
-
-
-def _check_int(value, name, owner, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
 
 
 def _synthetic(n_ecgs, n_leads, n_samples, fs, random_state):
@@ -61,8 +55,8 @@ class Crop(BaseECGTransformer):
         self.offset = offset
 
     def _check(self, X):
-        length = _check_int(self.length, "length", "Crop")
-        offset = _check_int(self.offset, "offset", "Crop", minimum=0)
+        length = check_int_param(self.length, "length", owner="Crop")
+        offset = check_int_param(self.offset, "offset", owner="Crop", minimum=0)
         if X.shape[2] < offset + length:
             raise ValueError(
                 f"Crop: X has {X.shape[2]} samples per lead but offset + length = {offset + length} are needed"
@@ -116,8 +110,8 @@ class WindowSegmenter(BaseECGTransformer):
         self.stride = stride
 
     def _params(self):
-        length = _check_int(self.length, "length", "WindowSegmenter")
-        stride = length if self.stride is None else _check_int(self.stride, "stride", "WindowSegmenter")
+        length = check_int_param(self.length, "length", owner="WindowSegmenter")
+        stride = length if self.stride is None else check_int_param(self.stride, "stride", owner="WindowSegmenter")
         return length, stride
 
     def n_windows(self, n_samples):
@@ -189,11 +183,11 @@ class _BeatBase(BaseECGTransformer):
 
     def _r_index(self):
         owner = type(self).__name__
-        length = _check_int(self.length, "length", owner, minimum=2)
+        length = check_int_param(self.length, "length", owner=owner, minimum=2)
         fs = _check_fs(self.fs, owner)
         if self.r_offset is None:
             return min(int(round(0.25 * fs)), length // 2)
-        r = _check_int(self.r_offset, "r_offset", owner, minimum=0)
+        r = check_int_param(self.r_offset, "r_offset", owner=owner, minimum=0)
         if r >= length:
             raise ValueError(f"{owner}: r_offset={r} must be smaller than length={length}")
         return r
