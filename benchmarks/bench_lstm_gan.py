@@ -239,7 +239,8 @@ def run(name, W, args):
 
     gan = LSTMGAN(width=args.width, d_width=args.d_width, lstm_units=args.lstm_units,
                   minibatch_std=args.minibatch_std, feature_matching=args.feature_matching,
-                  ema_decay=args.ema_decay, noise_injection=args.noise_injection, max_epochs=1, batch_size=args.batch_size, lr=args.lr, d_lr=args.d_lr,
+                  ema_decay=args.ema_decay, noise_injection=args.noise_injection,
+                  spectral_matching=args.spectral_matching, max_epochs=1, batch_size=args.batch_size, lr=args.lr, d_lr=args.d_lr,
                   device="cpu", random_state=args.seed, warm_start=True)
     t0 = time.perf_counter()
     epochs = 0
@@ -307,6 +308,8 @@ def main(argv=None):
                         "run I); the raw generator is evaluated too")
     p.add_argument("--noise-injection", action=argparse.BooleanOptionalAction, default=False,
                    help="per-sample noise with learned strengths before the generator's output layer (reference: off)")
+    p.add_argument("--spectral-matching", type=float, default=0.0,
+                   help="weight of the generator's log-power-spectrum moment-matching term (reference: 0)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--d-lr", type=_float_or_none, default=4e-4,

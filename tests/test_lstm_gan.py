@@ -8,7 +8,7 @@ import torch
 from sklearn.base import clone
 
 from ecgsk.datasets import make_synthetic_ecgs
-from ecgsk.models.lstm_gan import ConvDiscriminator, LSTMGAN, LSTMGenerator
+from ecgsk.models.lstm_gan import ConvDiscriminator, LSTMGAN, LSTMGenerator, log_power_spectrum, spectral_moments
 from ecgsk.pipeline import make_pipeline
 from ecgsk.testing import check_estimator
 
@@ -278,11 +278,79 @@ def test_noise_injection_trains_and_stays_reproducible():
     assert not hasattr(restored.generator_, "noise_weight") and restored.n_epochs_ == 2
 
 
+def test_log_power_spectrum_finds_a_sine_and_ignores_the_mean():
+    fs, n = 500, 400
+    t = torch.arange(n) / fs
+    x = torch.stack([3.0 + torch.sin(2 * np.pi * 50 * t), torch.zeros(n)])[:, None]  # 50 Hz = bin 40
+    spec = log_power_spectrum(x)
+    assert spec.shape == (2, 1, 200) and torch.isfinite(spec).all()  # a flat signal stays finite
+    assert int(spec[0, 0].argmax()) == 40 - 1  # the DC bin is dropped, so bin k sits at index k - 1
+    # Parseval with the orthonormal FFT: the sine's power n/2 * (1/2) sits in one one-sided bin
+    assert float(spec[0, 0, 39].exp()) == pytest.approx(n / 4, rel=1e-3)
+    assert float(spec[1, 0].max()) == pytest.approx(np.log(1e-8), abs=1e-6)
+
+
+def test_spectral_moments_match_direct_computation_and_chunking():
+    x = torch.as_tensor(_segments(n=30, n_leads=2), dtype=torch.float32)
+    mean, std = spectral_moments(x, batch=7)
+    spec = log_power_spectrum(x)
+    torch.testing.assert_close(mean, spec.mean(0), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(std, spec.std(0, unbiased=False), rtol=1e-4, atol=1e-4)
+    assert mean.shape == (2, 32)
+
+
+def test_spectral_matching_adds_the_moment_mismatch_to_the_generator_loss():
+    X = _segments()
+    ref = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3).fit(X)
+    assert LSTMGAN().spectral_matching == 0  # reference by default
+    zero = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3, spectral_matching=0.0).fit(X)
+    assert zero.history_ == ref.history_
+    # one step from identical states: g_loss grows by exactly weight * mismatch of the same generated batch
+    losses, grads = {}, {}
+    for weight in (0.0, 2.0):
+        gan = LSTMGAN(segment_length=64, **TINY, max_epochs=0, random_state=0, spectral_matching=weight).fit(X)
+        gan._make_optimizers()
+        real = torch.as_tensor(X[:8] / gan.scale_)
+        target = spectral_moments(torch.as_tensor(X / gan.scale_))
+        g0 = _params(gan.generator_)
+        losses[weight] = gan._train_step(real, np.random.RandomState(1), target)
+        grads[weight] = [a - b for a, b in zip(_params(gan.generator_), g0)]
+    assert np.isfinite(losses[2.0]).all() and losses[2.0][0] == losses[0.0][0]  # D step unchanged
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=0, random_state=0).fit(X)
+    rng = np.random.RandomState(1)
+    with torch.no_grad():
+        gan._generate(gan.generator_, 8, rng)  # the discriminator step's batch
+        fake = gan._generate(gan.generator_, 8, rng)  # the generator step's batch (D's step leaves G alone)
+        spec = log_power_spectrum(fake)
+        mismatch = float(((spec.mean(0) - target[0]) ** 2).mean() + ((spec.std(0) - target[1]) ** 2).mean())
+    assert mismatch > 0
+    assert losses[2.0][1] == pytest.approx(losses[0.0][1] + 2.0 * mismatch, rel=1e-5)
+    assert any(not torch.equal(a, b) for a, b in zip(grads[2.0], grads[0.0]))  # the term reaches the generator
+
+
+def test_spectral_matching_trains_reproducibly_and_pickles():
+    X = _segments(n_leads=2)
+    params = dict(n_leads=2, segment_length=64, **TINY, max_epochs=2, random_state=3, spectral_matching=1.0)
+    ref = LSTMGAN(**{**params, "spectral_matching": 0.0}).fit(X)
+    a, b = LSTMGAN(**params).fit(X), LSTMGAN(**params).fit(X)
+    assert np.isfinite(a.history_["g_loss"]).all() and a.history_ == b.history_ and a.history_ != ref.history_
+    np.testing.assert_array_equal(a.sample(5, random_state=0), b.sample(5, random_state=0))
+    restored = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(a.sample(5, random_state=0), restored.sample(5, random_state=0))
+    restored.set_params(warm_start=True).fit(X)
+    assert restored.n_epochs_ == 4 and np.isfinite(restored.history_["g_loss"]).all()
+    # without a precomputed target a direct step uses the real batch's moments
+    d_loss, g_loss = a._train_step(torch.as_tensor(X[:8] / a.scale_), np.random.RandomState(0))
+    assert np.isfinite(d_loss) and np.isfinite(g_loss)
+
+
 @pytest.mark.parametrize("bad", [{"segment_length": 62}, {"width": 0}, {"d_width": -1.0}, {"batch_size": 0}, {"lstm_units": 1.5},
                                  {"feature_matching": -1.0}, {"feature_matching": True},
                                  {"ema_decay": 1.0}, {"ema_decay": -0.1}, {"ema_decay": True}, {"ema_decay": "0.9"},
                                  {"d_lr": 0.0}, {"d_lr": -1e-4}, {"d_lr": True},
-                                 {"noise_injection": 1}, {"noise_injection": "yes"}])
+                                 {"noise_injection": 1}, {"noise_injection": "yes"},
+                                 {"spectral_matching": -1.0}, {"spectral_matching": float("nan")},
+                                 {"spectral_matching": "1"}])
 def test_bad_params(bad):
     params = dict(segment_length=64, **TINY, max_epochs=1)
     params.update(bad)
