@@ -8,7 +8,7 @@ import torch
 from sklearn.base import clone
 
 from ecgsk.datasets import make_synthetic_ecgs
-from ecgsk.models.lstm_gan import ConvDiscriminator, LSTMGAN, LSTMGenerator, log_power_spectrum, spectral_moments
+from ecgsk.models.lstm_gan import ConvDiscriminator, LSTMGAN, LSTMGenerator, half_octave_bands, log_band_power, spectral_moments
 from ecgsk.pipeline import make_pipeline
 from ecgsk.testing import check_estimator
 
@@ -278,25 +278,39 @@ def test_noise_injection_trains_and_stays_reproducible():
     assert not hasattr(restored.generator_, "noise_weight") and restored.n_epochs_ == 2
 
 
-def test_log_power_spectrum_finds_a_sine_and_ignores_the_mean():
+def test_half_octave_bands_tile_the_one_sided_spectrum():
+    for n in (4, 16, 64, 400, 1000):
+        bands = half_octave_bands(n)
+        assert bands[0][0] == 1 and bands[-1][1] == n // 2 + 1  # DC left out, Nyquist in
+        assert all(b0[1] == b1[0] for b0, b1 in zip(bands, bands[1:]))  # contiguous
+        assert all(hi > lo for lo, hi in bands)
+    widths = [hi - lo for lo, hi in half_octave_bands(4000)]
+    assert widths[-2] / widths[-4] == pytest.approx(2, rel=0.1)  # two bands span an octave
+
+
+def test_log_band_power_finds_a_sine_and_ignores_the_mean():
     fs, n = 500, 400
     t = torch.arange(n) / fs
     x = torch.stack([3.0 + torch.sin(2 * np.pi * 50 * t), torch.zeros(n)])[:, None]  # 50 Hz = bin 40
-    spec = log_power_spectrum(x)
-    assert spec.shape == (2, 1, 200) and torch.isfinite(spec).all()  # a flat signal stays finite
-    assert int(spec[0, 0].argmax()) == 40 - 1  # the DC bin is dropped, so bin k sits at index k - 1
-    # Parseval with the orthonormal FFT: the sine's power n/2 * (1/2) sits in one one-sided bin
-    assert float(spec[0, 0, 39].exp()) == pytest.approx(n / 4, rel=1e-3)
-    assert float(spec[1, 0].max()) == pytest.approx(np.log(1e-8), abs=1e-6)
+    bands = half_octave_bands(n)
+    power = log_band_power(x)
+    assert power.shape == (2, 1, len(bands)) and torch.isfinite(power).all()  # a flat signal stays finite
+    j = next(j for j, (lo, hi) in enumerate(bands) if lo <= 40 < hi)
+    assert int(power[0, 0].argmax()) == j
+    # Parseval with the orthonormal FFT: the sine's power n/4 sits in one bin, averaged over the band
+    lo, hi = bands[j]
+    assert float(power[0, 0, j].exp()) == pytest.approx(n / 4 / (hi - lo), rel=1e-3)
+    assert float(power[0, 0, 0]) < np.log(1e-6)  # the constant 3 mV offset adds nothing
+    assert float(power[1, 0].max()) == pytest.approx(np.log(1e-8), abs=1e-6)
 
 
 def test_spectral_moments_match_direct_computation_and_chunking():
     x = torch.as_tensor(_segments(n=30, n_leads=2), dtype=torch.float32)
     mean, std = spectral_moments(x, batch=7)
-    spec = log_power_spectrum(x)
+    spec = log_band_power(x)
     torch.testing.assert_close(mean, spec.mean(0), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(std, spec.std(0, unbiased=False), rtol=1e-4, atol=1e-4)
-    assert mean.shape == (2, 32)
+    assert mean.shape == (2, len(half_octave_bands(64)))
 
 
 def test_spectral_matching_adds_the_moment_mismatch_to_the_generator_loss():
@@ -321,7 +335,7 @@ def test_spectral_matching_adds_the_moment_mismatch_to_the_generator_loss():
     with torch.no_grad():
         gan._generate(gan.generator_, 8, rng)  # the discriminator step's batch
         fake = gan._generate(gan.generator_, 8, rng)  # the generator step's batch (D's step leaves G alone)
-        spec = log_power_spectrum(fake)
+        spec = log_band_power(fake)
         mismatch = float(((spec.mean(0) - target[0]) ** 2).mean() + ((spec.std(0) - target[1]) ** 2).mean())
     assert mismatch > 0
     assert losses[2.0][1] == pytest.approx(losses[0.0][1] + 2.0 * mismatch, rel=1e-5)

@@ -28,8 +28,8 @@ strengths (zero at initialisation), to the generator's last feature map at full
 resolution (the "noise inputs" of StyleGAN), so that it can produce
 sample-specific fine detail that a 100-step latent sequence cannot.
 ``spectral_matching`` adds to the generator's loss the distance between the
-per-frequency mean and standard deviation of the log power spectra of generated
-batches and of the training set: upsampling generators are known to miss the
+per-band mean and standard deviation of the log power in half-octave frequency
+bands of generated batches and of the training set: upsampling generators are known to miss the
 high-frequency part of the spectrum (Durall, Keuper and Keuper, CVPR 2020),
 which a discriminator alone corrects only slowly.
 
@@ -48,15 +48,46 @@ from sklearn.base import BaseEstimator
 from ..base import GeneratorMixin, check_float_param, check_int_param
 from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
 
-__all__ = ["LSTMGAN", "LSTMGenerator", "ConvDiscriminator", "log_power_spectrum", "spectral_moments"]
+__all__ = ["LSTMGAN", "LSTMGenerator", "ConvDiscriminator", "half_octave_bands", "log_band_power", "spectral_moments"]
 
 
 def _ch(base, width):
     return max(1, int(round(base * width)))
 
 
-def log_power_spectrum(x, eps=1e-8):
-    """Log power spectrum of each lead of each signal, without the DC bin.
+def half_octave_bands(n_samples):
+    """Half-octave bands of one-sided FFT bins, as ``(start, stop)`` bin ranges.
+
+    The bands tile bins ``1 ... n_samples // 2`` (the DC bin is left out);
+    their edges are ``round(2 ** (k / 2))`` bins, so each band is about 41 %
+    wider than the one below and the low bands are single bins.
+
+    Parameters
+    ----------
+    n_samples : int
+        Signal length.
+
+    Returns
+    -------
+    list of tuple of int
+
+    Examples
+    --------
+    >>> half_octave_bands(16)
+    [(1, 2), (2, 3), (3, 4), (4, 6), (6, 8), (8, 9)]
+    """
+    top = n_samples // 2
+    edges = sorted({int(round(2 ** (k / 2))) for k in range(int(2 * np.log2(max(top, 1))) + 1)} - {0})
+    edges = [e for e in edges if e <= top] + [top + 1]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def log_band_power(x, eps=1e-8):
+    """Log of the mean power in half-octave frequency bands, per lead of each signal.
+
+    Averaging the periodogram over a band before the log removes most of its
+    sampling noise, so that differences between signals (a noisy record
+    against a clean one) stand out.
 
     Parameters
     ----------
@@ -66,17 +97,22 @@ def log_power_spectrum(x, eps=1e-8):
 
     Returns
     -------
-    torch.Tensor of shape (B, n_leads, n_samples // 2)
-        ``log(|rfft(x - mean)|^2 + eps)`` (orthonormal FFT) at frequencies
-        ``k * fs / n_samples`` for ``k = 1 ... n_samples // 2``.
+    torch.Tensor of shape (B, n_leads, n_bands)
+        ``log(mean(|rfft(x - mean)|^2 over the band) + eps)`` (orthonormal
+        FFT) for the bands of :func:`half_octave_bands`.
     """
-    spectrum = torch.fft.rfft(x - x.mean(dim=-1, keepdim=True), norm="ortho")[..., 1:]
-    # real^2 + imag^2 rather than abs(): abs has no gradient at 0
-    return torch.log(spectrum.real.square() + spectrum.imag.square() + eps)
+    n_samples = x.shape[-1]
+    bands = half_octave_bands(n_samples)
+    spectrum = torch.fft.rfft(x - x.mean(dim=-1, keepdim=True), norm="ortho")
+    power = spectrum.real.square() + spectrum.imag.square()
+    averaging = torch.zeros(power.shape[-1], len(bands), dtype=power.dtype, device=power.device)
+    for j, (lo, hi) in enumerate(bands):
+        averaging[lo:hi, j] = 1.0 / (hi - lo)
+    return torch.log(power @ averaging + eps)
 
 
 def spectral_moments(x, batch=1024):
-    """Per-frequency mean and standard deviation over signals of :func:`log_power_spectrum`.
+    """Per-band mean and standard deviation over signals of :func:`log_band_power`.
 
     Parameters
     ----------
@@ -86,11 +122,11 @@ def spectral_moments(x, batch=1024):
 
     Returns
     -------
-    mean, std : torch.Tensor of shape (n_leads, n_samples // 2)
+    mean, std : torch.Tensor of shape (n_leads, n_bands)
     """
     total = total_sq = 0.0
     for start in range(0, x.shape[0], batch):
-        s = log_power_spectrum(x[start:start + batch]).double()
+        s = log_band_power(x[start:start + batch]).double()
         total = total + s.sum(0)
         total_sq = total_sq + s.square().sum(0)
     n = x.shape[0]
@@ -286,9 +322,10 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         ``sample`` stay reproducible.  Not in the reference.
     spectral_matching : float, default=0.0
         Weight of a spectral moment-matching term added to the generator's
-        loss: the mean squared difference between the per-frequency mean and
-        standard deviation of the log power spectra (:func:`spectral_moments`)
-        of each generated batch and of the whole training set.  It pulls the
+        loss: the mean squared difference between the per-band mean and
+        standard deviation of the log power in half-octave frequency bands
+        (:func:`spectral_moments`) of each generated batch and of the whole
+        training set.  It pulls the
         generator towards the data's high-frequency content and its
         variation between signals, which upsampling generators miss (Durall
         et al., 2020).  0 (the reference) disables it.
@@ -513,7 +550,7 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
             g_loss = bce(D(fake), ones)
         if self.spectral_matching:
             target_mean, target_std = spectral_moments(real) if spectral_target is None else spectral_target
-            spec = log_power_spectrum(fake)
+            spec = log_band_power(fake)
             mismatch = ((spec.mean(0) - target_mean) ** 2).mean() + ((spec.std(0) - target_std) ** 2).mean()
             g_loss = g_loss + self.spectral_matching * mismatch
         self._g_opt_.zero_grad(set_to_none=True)
