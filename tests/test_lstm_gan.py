@@ -353,6 +353,9 @@ def test_spectral_matching_trains_reproducibly_and_pickles():
     np.testing.assert_array_equal(a.sample(5, random_state=0), restored.sample(5, random_state=0))
     restored.set_params(warm_start=True).fit(X)
     assert restored.n_epochs_ == 4 and np.isfinite(restored.history_["g_loss"]).all()
+    # a single training segment (batches of one): only the mean term applies, and it stays finite
+    one = LSTMGAN(**{**params, "max_epochs": 1}).fit(X[:1])
+    assert np.isfinite(one.history_["g_loss"]).all() and np.isfinite(one.sample(2)).all()
     # without a precomputed target a direct step uses the real batch's moments
     d_loss, g_loss = a._train_step(torch.as_tensor(X[:8] / a.scale_), np.random.RandomState(0))
     assert np.isfinite(d_loss) and np.isfinite(g_loss)
