@@ -124,15 +124,9 @@ def spectral_moments(x, batch=1024):
     -------
     mean, std : torch.Tensor of shape (n_leads, n_bands)
     """
-    total = total_sq = 0.0
-    for start in range(0, x.shape[0], batch):
-        s = log_band_power(x[start:start + batch]).double()
-        total = total + s.sum(0)
-        total_sq = total_sq + s.square().sum(0)
-    n = x.shape[0]
-    mean = total / n
-    std = (total_sq / n - mean.square()).clamp_min(0).sqrt()
-    return mean.to(x.dtype), std.to(x.dtype)
+    # only the FFT needs chunking: the band powers themselves are small
+    powers = torch.cat([log_band_power(x[start:start + batch]) for start in range(0, x.shape[0], batch)])
+    return powers.mean(0), powers.std(0, unbiased=False)
 
 
 class _SameConv1d(nn.Conv1d):
