@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import check_ecg_array
+from .exceptions import ECGFileError
 from .leads import LEADS_8, LEADS_12, canonical_lead_name
+from .utils.validation import check_ecg_array
 
 __all__ = [
     "ECGFileError",
@@ -54,21 +55,6 @@ __all__ = [
 
 # Multiply physical values in these units by the factor to get millivolts.
 _UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "microvolt": 1e-3, "v": 1e3, "nv": 1e-6}
-
-
-class ECGFileError(ValueError):
-    """A file that cannot be read as an ECG: corrupt, truncated or malformed.
-
-    The message always names the file.
-
-    Examples
-    --------
-    >>> try:
-    ...     raise ECGFileError("rec.asc: expected 8 integers per line")
-    ... except ValueError as exc:
-    ...     print(exc)
-    rec.asc: expected 8 integers per line
-    """
 
 
 def _fail(path, what, exc=None):

@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from .base import check_ecg_array, check_survival_target
+from .utils.validation import check_ecg_array, check_survival_target
 
 __all__ = [
     "peak_detection_f1",

@@ -10,7 +10,7 @@ Examples
 
 import numpy as np
 
-from .base import check_ecg_array
+from .utils.validation import check_ecg_array
 from .leads import LEADS_8, LEADS_12
 
 __all__ = ["plot_ecg"]

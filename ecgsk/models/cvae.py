@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_array
 from torch import nn
 from torch.nn import functional as F
 
-from ..base import GeneratorMixin, RiskMixin, _reject_sample_weight, check_float_param, check_int_param
+from ..base import GeneratorMixin, RiskMixin, check_float_param, check_int_param, reject_sample_weight
 from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
 from ..nn.survival import cox_ph_loss
 
@@ -627,7 +627,7 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         -------
         float
         """
-        _reject_sample_weight(sample_weight)
+        reject_sample_weight(sample_weight)
         return float(np.mean(self.score_samples(X, conditions=conditions)))
 
 

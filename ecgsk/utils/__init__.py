@@ -1,0 +1,1 @@
+"""Layer 1 utilities: validation helpers and parameter constraints (NumPy only)."""

@@ -1,0 +1,285 @@
+"""Validation helpers of the data contract (DESIGN.md section 1), at the bottom of the package.
+
+Everything here is NumPy-only and imports nothing else from ecgsk, so that
+readers, metrics, mixins and models can all share one set of checks, as
+``sklearn.utils.validation`` sits below the rest of scikit-learn.
+
+- Data: :func:`check_ecg_array`, :func:`check_survival_target`,
+  :func:`check_conditions`, :func:`check_n_samples`.
+- Parameters: :func:`check_int_param`, :func:`check_float_param`, and the
+  declarative constraints of :mod:`ecgsk.utils.constraints`.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_ecg_array",
+    "check_survival_target",
+    "check_conditions",
+    "check_n_samples",
+    "check_int_param",
+    "check_float_param",
+    "reject_sample_weight",
+]
+
+
+def check_ecg_array(X, *, n_leads=None, min_samples=1, name="X", copy=False):
+    """Validate an ECG batch and return it as float32 ``(n_ecgs, n_leads, n_samples)``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_ecgs, n_leads, n_samples) or (n_ecgs, n_samples)
+        ECGs in millivolts.  A 2-D array is single-lead and is promoted to
+        ``(n_ecgs, 1, n_samples)``.
+    n_leads : int or sequence of int, optional
+        The accepted number(s) of leads.
+    min_samples : int, default=1
+        The shortest accepted signal, in samples.
+    name : str, default="X"
+        Name used in error messages.
+    copy : bool, default=False
+        Force a copy even when no conversion is needed.
+
+    Returns
+    -------
+    ndarray of float32, shape (n_ecgs, n_leads, n_samples)
+
+    Raises
+    ------
+    TypeError
+        For non-numeric data (as NumPy does).
+    ValueError
+        For 1-D or >3-D input, an empty batch, NaN/inf values, the wrong number
+        of leads or too few samples.  The message says what was expected and
+        what was received.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_ecg_array(np.zeros((4, 500))).shape
+    (4, 1, 500)
+    """
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):
+        raise ValueError(f"{name}: sparse input is not supported; pass a dense array of ECGs in mV")
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
+        X = X.to_numpy()
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(
+            f"{name} must be an array of shape (n_ecgs, n_leads, n_samples); could not convert it: {exc}"
+        ) from exc
+    if np.iscomplexobj(arr):
+        raise ValueError(f"Complex data not supported: {name} must be real-valued; got dtype {arr.dtype}")
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold numbers (millivolts); got dtype object: {exc}") from exc
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must hold numbers (millivolts); got dtype {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[:, None, :]
+    elif arr.ndim != 3:
+        raise ValueError(
+            f"{name} must have shape (n_ecgs, n_leads, n_samples), or (n_ecgs, n_samples) for a "
+            f"single lead; got a {arr.ndim}-D array of shape {arr.shape}. Reshape your data, e.g. "
+            "X[None, None, :] for one single-lead ECG"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch: expected at least 1 ECG, got shape {arr.shape}")
+    if arr.shape[1] == 0 or arr.shape[2] == 0:
+        raise ValueError(
+            f"{name} has no leads or no samples: got shape {arr.shape}; "
+            f"0 feature(s) (shape=({arr.shape[0]}, 0)) while a minimum of 1 is required."
+        )
+    if n_leads is not None:
+        allowed = (n_leads,) if isinstance(n_leads, numbers.Integral) else tuple(n_leads)
+        if arr.shape[1] not in allowed:
+            expected = allowed[0] if len(allowed) == 1 else " or ".join(map(str, allowed))
+            raise ValueError(
+                f"{name} has {arr.shape[1]} lead(s) but {expected} lead(s) were expected "
+                f"(shape received: {arr.shape}; layout is (n_ecgs, n_leads, n_samples))"
+            )
+    if arr.shape[2] < min_samples:
+        raise ValueError(
+            f"{name} has {arr.shape[2]} samples per lead but at least {min_samples} are needed "
+            f"(shape received: {arr.shape})"
+        )
+    arr = arr.astype(np.float32, copy=copy)
+    if not np.isfinite(arr).all():
+        n_bad = int((~np.isfinite(arr)).sum())
+        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); expected finite millivolts")
+    return np.ascontiguousarray(arr)
+
+
+def check_n_samples(n_samples):
+    """Validate the number of ECGs to generate."""
+    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, numbers.Integral):
+        raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer; got {n_samples}")
+    return int(n_samples)
+
+
+def check_survival_target(y, n_expected=None):
+    """Return ``(event, time)`` arrays from a survival target.
+
+    Parameters
+    ----------
+    y : structured array with fields ``event`` and ``time``, or array of shape (n, 2)
+        The scikit-survival layout, or a 2-column array ``(event, time)``.
+    n_expected : int, optional
+        Number of rows required (the number of ECGs).
+
+    Returns
+    -------
+    event : ndarray of bool, shape (n,)
+    time : ndarray of float64, shape (n,)
+
+    Examples
+    --------
+    >>> event, time = check_survival_target([[1, 5.0], [0, 3.0]])
+    >>> event.tolist(), time.tolist()
+    ([True, False], [5.0, 3.0])
+    """
+    if y is None:
+        raise ValueError("a survival target y is required: a structured array (event, time) or an (n, 2) array")
+    arr = np.asarray(y)
+    if arr.dtype.names is not None:
+        names = {n.lower(): n for n in arr.dtype.names}
+        if "event" not in names or "time" not in names:
+            raise ValueError(f"structured survival target needs fields 'event' and 'time'; got {arr.dtype.names}")
+        event, time = arr[names["event"]], arr[names["time"]]
+    else:
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise ValueError(
+                f"survival target must be a structured array (event, time) or shape (n, 2); got shape {arr.shape}"
+            )
+        event, time = arr[:, 0], arr[:, 1]
+    event_f = np.asarray(event, dtype=float)
+    if not np.isin(event_f, (0.0, 1.0)).all():
+        raise ValueError("survival event indicators must be 0/1 or boolean")
+    time = np.asarray(time, dtype=np.float64)
+    if not np.isfinite(time).all() or (time < 0).any():
+        raise ValueError("survival times must be finite and non-negative")
+    if n_expected is not None and len(time) != n_expected:
+        raise ValueError(f"survival target has {len(time)} rows but X has {n_expected} ECGs")
+    return event_f.astype(bool), time
+
+
+def check_conditions(conditions, n_expected=None, *, allow_broadcast=False):
+    """Validate per-record covariates and return them as a pandas DataFrame.
+
+    Parameters
+    ----------
+    conditions : DataFrame or array-like of shape (n, n_covariates)
+        One row per ECG.
+    n_expected : int, optional
+        Number of rows required.
+    allow_broadcast : bool, default=False
+        Accept a single row and repeat it ``n_expected`` times (one subject,
+        many samples).
+    """
+    import pandas as pd
+
+    if conditions is None:
+        raise ValueError("this model needs `conditions`: a DataFrame or 2-D array with one row per ECG")
+    if isinstance(conditions, pd.Series):
+        conditions = conditions.to_frame().T if n_expected == 1 or allow_broadcast else conditions.to_frame()
+    if isinstance(conditions, pd.DataFrame):
+        frame = conditions.reset_index(drop=True)
+    else:
+        arr = np.asarray(conditions)
+        if arr.ndim == 1:
+            arr = arr[None, :] if allow_broadcast else arr[:, None]
+        if arr.ndim != 2:
+            raise ValueError(f"conditions must be 2-D (n_ecgs, n_covariates); got shape {arr.shape}")
+        frame = pd.DataFrame(arr, columns=[f"c{i}" for i in range(arr.shape[1])])
+    if len(frame) == 0:
+        raise ValueError("conditions is empty; expected one row per ECG")
+    if n_expected is not None and len(frame) != n_expected:
+        if allow_broadcast and len(frame) == 1:
+            frame = pd.concat([frame] * n_expected, ignore_index=True)
+        else:
+            raise ValueError(f"conditions has {len(frame)} rows but {n_expected} were expected (one per ECG)")
+    return frame
+
+
+def reject_sample_weight(sample_weight):
+    """Refuse sample weights, which ecgsk scores do not support (they exist for metadata routing)."""
+    if sample_weight is not None:
+        raise ValueError("sample_weight is not supported by ecgsk scores; pass None")
+
+
+def check_int_param(value, name, minimum=1, *, owner=None):
+    """Check an integer hyper-parameter and return it as ``int``.
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value; booleans are refused.
+    name : str
+        The parameter's name, for the error message.
+    minimum : int, default=1
+        Smallest accepted value.
+    owner : str, optional
+        Class or function name prefixed to the message.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an integer ``>= minimum``.
+
+    Examples
+    --------
+    >>> check_int_param(3, "latent_dim")
+    3
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        prefix = f"{owner}: " if owner else ""
+        raise ValueError(f"{prefix}{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def check_float_param(value, name, minimum=0.0, *, strict=False, maximum=None, allow_none=False):
+    """Check a real hyper-parameter and return it as ``float`` (or None).
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value; booleans, NaN and infinities are refused.
+    name : str
+        The parameter's name, for the error message.
+    minimum : float, default=0.0
+        Lower bound, included unless ``strict``.
+    strict : bool, default=False
+        Require ``value > minimum``.
+    maximum : float, optional
+        Exclusive upper bound.
+    allow_none : bool, default=False
+        Accept None (and return it), for "use the default" parameters.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is out of range or not a finite real number.
+
+    Examples
+    --------
+    >>> check_float_param(0.5, "validation_fraction", strict=True, maximum=1.0)
+    0.5
+    """
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+    ok = ok and (value > minimum if strict else value >= minimum) and (maximum is None or value < maximum)
+    if not ok:
+        bound = f"> {minimum}" if strict else f">= {minimum}"
+        upper = f" and < {maximum}" if maximum is not None else ""
+        none = "None or " if allow_none else ""
+        raise ValueError(f"{name} must be {none}a finite number {bound}{upper}; got {value!r}")
+    return float(value)
