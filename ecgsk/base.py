@@ -18,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .utils.constraints import Interval, Options, Satisfies, validate_params
 from .utils.validation import (
     check_conditions,
     check_ecg_array,
@@ -40,65 +41,153 @@ __all__ = [
     "BaseECGTransformer",
     "InvertibleTransformerMixin",
     "NotFittedError",
+    "ESTIMATOR_TAGS",
+    "get_tags",
+    "get_parameter_constraints",
+    "Interval",
+    "Options",
+    "Satisfies",
+    "check_int_param",
+    "check_float_param",
 ]
 
 
+#: The tag vocabulary: name -> (default, meaning).  Tags not listed here are an error.
+ESTIMATOR_TAGS = {
+    "kind": ((), "what the estimator is: a tuple of 'generator', 'reconstructor', 'risk', 'transformer'"),
+    "conditional": (False, "fit/sample/predict_risk accept per-ECG `conditions` (a DataFrame)"),
+    "requires_conditions": (False, "`conditions` must be given"),
+    "n_leads": (None, "lead count(s) fit accepts: None for any, an int or a tuple; an `n_leads` parameter overrides"),
+    "min_samples": (1, "the shortest accepted signal, in samples"),
+    "min_fit_ecgs": (1, "the fewest ECGs fit accepts (e.g. 2 for batch norm)"),
+    "fixed_length_param": (None, "the parameter that fixes the input length, or None for any length"),
+    "non_deterministic": (False, "fit is not reproducible under random_state (the determinism check is skipped)"),
+    "python_dependencies": ((), "Python packages the model needs beyond ecgsk's core, e.g. ('torch',)"),
+    "requires_fit": (True, "the estimator must be fitted before use"),
+}
+
+
+def _check_tag_names(owner, tags):
+    if not isinstance(tags, dict):
+        raise TypeError(f"{owner}.tags must be a dict of tag name -> value; got {type(tags).__name__}")
+    unknown = sorted(set(tags) - set(ESTIMATOR_TAGS))
+    if unknown:
+        raise TypeError(f"{owner} declares unknown tag(s) {unknown}; known tags: {sorted(ESTIMATOR_TAGS)}")
+
+
+def get_tags(estimator):
+    """Return the tags of an estimator class or instance, defaults filled in.
+
+    Tags are declared in the class attribute ``tags`` (a dict) and merged along
+    the class hierarchy, the most derived class winning; ``kind`` is the union
+    of the kinds of all the mixins.  Objects without ecgsk mixins get the
+    defaults.
+
+    Examples
+    --------
+    >>> from ecgsk.testing import GaussianECGGenerator
+    >>> get_tags(GaussianECGGenerator)["kind"]
+    ('generator',)
+    """
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    tags = {name: default for name, (default, _) in ESTIMATOR_TAGS.items()}
+    kinds = []
+    for klass in reversed(cls.__mro__):
+        declared = klass.__dict__.get("tags")
+        if isinstance(declared, dict):
+            for kind in declared.get("kind", ()):
+                if kind not in kinds:
+                    kinds.append(kind)
+            tags.update(declared)
+    tags["kind"] = tuple(kinds)
+    return tags
+
+
+def get_parameter_constraints(estimator):
+    """The declared parameter constraints of a class or instance, merged along its hierarchy."""
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    merged = {}
+    for klass in reversed(cls.__mro__):
+        declared = klass.__dict__.get("parameter_constraints")
+        if isinstance(declared, dict):
+            merged.update(declared)
+    return merged
+
+
 class ECGEstimatorMixin:
-    """Shared behaviour of all ecgsk estimators: tags, input checks, RNG streams.
+    """Shared behaviour of all ecgsk estimators: tags, declared parameters, input checks, RNG streams.
 
-    Subclasses may set the class attributes
+    Subclasses declare
 
-    - ``_n_leads_fit``: the lead count(s) ``fit`` accepts (``None`` for any),
-    - ``_min_samples``: the shortest accepted signal,
-    - ``_length_param``: the parameter that fixes the signal length, if any,
-    - ``_accepts_conditions``: whether ``conditions`` may be given.
+    - ``tags``: a dict over the vocabulary :data:`ESTIMATOR_TAGS` (an unknown
+      name is a ``TypeError`` when the class is defined);
+    - ``parameter_constraints``: a dict from parameter name to accepted forms
+      (:mod:`ecgsk.utils.constraints`), checked at the start of every ``fit``.
     """
 
-    _n_leads_fit = None
-    _min_samples = 1
-    _length_param = None
-    _accepts_conditions = False
-    _requires_conditions = False
+    tags = {}
+    parameter_constraints = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _check_tag_names(cls.__name__, cls.__dict__.get("tags", {}))
+        constraints = cls.__dict__.get("parameter_constraints", {})
+        if not isinstance(constraints, dict):
+            raise TypeError(f"{cls.__name__}.parameter_constraints must be a dict; got {type(constraints).__name__}")
+
+    @classmethod
+    def get_tags(cls):
+        """This estimator's tags (see :func:`ecgsk.base.get_tags`)."""
+        return get_tags(cls)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.input_tags.two_d_array = True
-        tags.non_deterministic = False
+        tags.non_deterministic = bool(get_tags(self)["non_deterministic"])
+        tags.requires_fit = bool(get_tags(self)["requires_fit"])
         return tags
+
+    def _validate_params(self):
+        """Check the constructor parameters against ``parameter_constraints`` (called by ``fit``)."""
+        validate_params(self.get_params(deep=False), get_parameter_constraints(self), owner=type(self).__name__)
 
     # -- validation ---------------------------------------------------------
     def _expected_fit_leads(self):
         n_leads = getattr(self, "n_leads", None)
         if isinstance(n_leads, numbers.Integral) and not isinstance(n_leads, bool):
             return int(n_leads)
-        return self._n_leads_fit
+        return get_tags(self)["n_leads"]
 
     def _required_length(self, reset):
         """The signal length this estimator needs, or None for any length.
 
         Models whose networks have a fixed input length name the parameter in
-        the class attribute ``_length_param`` (``"length"``, ``"beat_length"``
-        ...); after fitting, the fitted length is required.
+        the tag ``fixed_length_param`` (``"length"``, ``"beat_length"`` ...);
+        after fitting, the fitted length is required.
         """
-        if self._length_param is None:
+        param = get_tags(self)["fixed_length_param"]
+        if param is None:
             return None
         if not reset and getattr(self, "n_timepoints_in_", None) is not None:
             return self.n_timepoints_in_
-        return getattr(self, self._length_param, None)
+        return getattr(self, param, None)
 
     def _validate_ecg(self, X, *, reset, n_leads=None, name="X"):
         """Check X; on ``reset`` record ``n_features_in_`` (the number of leads)."""
         if n_leads is None:
             n_leads = self._expected_fit_leads() if reset else self.n_features_in_
-        X = check_ecg_array(X, n_leads=n_leads, min_samples=self._min_samples, name=name)
+        tags = get_tags(self)
+        X = check_ecg_array(X, n_leads=n_leads, min_samples=tags["min_samples"], name=name)
+        if reset and len(X) < tags["min_fit_ecgs"]:
+            raise ValueError(f"{type(self).__name__} needs at least {tags['min_fit_ecgs']} ECGs to fit; got {len(X)}")
         length = self._required_length(reset)
         if length is not None and X.shape[2] != length:
             raise ValueError(
                 f"{name} has {X.shape[2]} samples per lead but {type(self).__name__} expects exactly {length} "
-                f"({self._length_param}={getattr(self, self._length_param, None)}; shape received: {X.shape}). "
-                "Segment or crop the ECGs first (ecgsk.preprocessing.Crop, WindowSegmenter, BeatSegmenter, "
-                f"MedianBeat), or change {self._length_param}"
+                f"({tags['fixed_length_param']}={getattr(self, tags['fixed_length_param'], None)}; "
+                f"shape received: {X.shape}). Segment or crop the ECGs first (ecgsk.preprocessing.Crop, "
+                f"WindowSegmenter, BeatSegmenter, MedianBeat), or change {tags['fixed_length_param']}"
             )
         if reset:
             self.n_features_in_ = X.shape[1]
@@ -106,11 +195,12 @@ class ECGEstimatorMixin:
         return X
 
     def _check_conditions_arg(self, conditions, n, *, allow_broadcast=False):
+        tags = get_tags(self)
         if conditions is None:
-            if self._requires_conditions:
+            if tags["requires_conditions"]:
                 raise ValueError(f"{type(self).__name__} needs `conditions` (one row per ECG)")
             return None
-        if not self._accepts_conditions:
+        if not tags["conditional"]:
             raise ValueError(
                 f"{type(self).__name__} does not use `conditions`; got a value for it. "
                 "Pass conditions only to conditional models."
@@ -133,7 +223,7 @@ class ECGEstimatorMixin:
         """Small parameter sets that fit in seconds on a CPU (override in models)."""
         return [{}]
 
-    def _get_test_data(self, n_ecgs=8, random_state=0):
+    def get_test_data(self, n_ecgs=8, random_state=0):
         """Return ``(X, fit_params)`` suitable for fitting this estimator in tests.
 
         The default builds synthetic ECGs whose lead count and length follow the
@@ -153,11 +243,11 @@ class ECGEstimatorMixin:
                 break
         fs = getattr(self, "fs", 500) or 500
         if length is None:
-            length = max(int(fs), self._min_samples)
+            length = max(int(fs), get_tags(self)["min_samples"])
         X = make_synthetic_ecgs(n_ecgs, n_leads=n_leads, fs=fs, n_samples=length, random_state=random_state)
         fit_params = {}
         rng = np.random.RandomState(random_state)
-        if self._requires_conditions:
+        if get_tags(self)["requires_conditions"]:
             import pandas as pd
 
             fit_params["conditions"] = pd.DataFrame(
@@ -178,7 +268,7 @@ class GeneratorMixin(ECGEstimatorMixin):
     on ECG features (higher is better).
     """
 
-    _estimator_type = "generator"
+    tags = {"kind": ("generator",)}
 
     def fit(self, X, y=None, conditions=None):
         """Fit the generator on ECGs in mV.
@@ -194,6 +284,7 @@ class GeneratorMixin(ECGEstimatorMixin):
         -------
         self
         """
+        self._validate_params()
         X = self._validate_ecg(X, reset=True)
         conditions = self._check_conditions_arg(conditions, len(X))
         rng = self._start_rngs()
@@ -227,6 +318,79 @@ class GeneratorMixin(ECGEstimatorMixin):
         out = self._sample(n_samples, conditions, rng)
         return np.asarray(out, dtype=np.float32)
 
+    def iter_samples(self, n_samples, *, batch_size=64, conditions=None, random_state=None, integers=False):
+        """Generate ECGs batch by batch, for outputs larger than memory.
+
+        Parameters
+        ----------
+        n_samples : int
+            How many ECGs to generate in all.
+        batch_size : int, default=64
+            ECGs per yielded batch (the last one may be smaller).
+        conditions : DataFrame or array-like, optional
+            Covariates for conditional models: one row (repeated) or one row
+            per ECG.
+        random_state : int, RandomState or None
+            As in :meth:`sample`; one stream runs through all the batches.
+        integers : bool, default=False
+            Yield the model's native integer output in microvolts (int32)
+            instead of float32 millivolts.  Models whose networks define an
+            integer scale (Pulse2Pulse's ``int(output * 6000)``) yield exactly
+            those integers; others yield ``ecgsk.io.mv_to_asc_microvolts`` of
+            their millivolts.
+
+        Yields
+        ------
+        ndarray of shape (batch, n_leads, n_timepoints)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ecgsk.testing import GaussianECGGenerator
+        >>> gen = GaussianECGGenerator(random_state=0).fit(np.zeros((3, 2, 10)))
+        >>> [b.shape[0] for b in gen.iter_samples(5, batch_size=2)]
+        [2, 2, 1]
+        """
+        self._check_fitted()
+        n_samples = check_n_samples(n_samples)
+        batch_size = check_int_param(batch_size, "batch_size")
+        conditions = self._check_conditions_arg(conditions, n_samples, allow_broadcast=True)
+        rng = self._sample_rng_ if random_state is None else check_random_state(random_state)
+        for raw in self._sample_batches(n_samples, conditions, rng, batch_size):
+            if integers:
+                yield np.asarray(self._raw_to_microvolts(raw), dtype=np.int32)
+                continue
+            batch = np.asarray(self._raw_to_mv(raw), dtype=np.float32)
+            if not np.isfinite(batch).all():
+                raise ValueError(f"{type(self).__name__} generated non-finite values; the model has diverged")
+            yield batch
+
+    def _sample_batches(self, n_samples, conditions, rng, batch_size):
+        """Yield raw output batches; by default one :meth:`_sample_raw` call per batch."""
+        done = 0
+        while done < n_samples:
+            size = min(batch_size, n_samples - done)
+            part = None if conditions is None else conditions.iloc[done:done + size].reset_index(drop=True)
+            yield self._sample_raw(size, part, rng)
+            done += size
+
+    def _sample_raw(self, n_samples, conditions, rng):
+        """The network's raw output for one batch; by default :meth:`_sample` in mV."""
+        return self._sample(n_samples, conditions, rng)
+
+    def _raw_to_mv(self, raw):
+        """Raw output to float32 millivolts (identity by default)."""
+        return raw
+
+    def _raw_to_microvolts(self, raw):
+        """Raw output to integer microvolts (truncated toward zero, as deepfake-ecg writes them)."""
+        from .io import mv_to_asc_microvolts
+
+        mv = np.asarray(self._raw_to_mv(raw), dtype=np.float32)
+        if not np.isfinite(mv).all():
+            raise ValueError(f"{type(self).__name__} generated non-finite values; the model has diverged")
+        return mv_to_asc_microvolts(mv)
+
     def score(self, X, y=None, conditions=None, sample_weight=None):
         """Negative feature-space RBF MMD between samples and ``X`` (higher is better).
 
@@ -257,11 +421,11 @@ class ReconstructorMixin(ECGEstimatorMixin):
     ``score`` is the mean Pearson r over the 11 reconstructed leads.
     """
 
-    _estimator_type = "reconstructor"
-    _n_leads_fit = 12
+    tags = {"kind": ("reconstructor",), "n_leads": 12}
 
     def fit(self, X, y=None):
         """Learn the map from lead I to the other leads from 12-lead ECGs in mV."""
+        self._validate_params()
         X = self._validate_ecg(X, reset=True)
         rng = self._start_rngs()
         self._fit(X, y, rng=rng)
@@ -314,10 +478,11 @@ class RiskMixin(ECGEstimatorMixin):
     A higher risk means an earlier event; ``score`` is Harrell's C-index.
     """
 
-    _estimator_type = "risk"
+    tags = {"kind": ("risk",)}
 
     def fit(self, X, y, conditions=None):
         """Fit on ECGs and a survival target ``y`` (structured ``(event, time)`` or ``(n, 2)``)."""
+        self._validate_params()
         X = self._validate_ecg(X, reset=True)
         event, time = check_survival_target(y, len(X))
         conditions = self._check_conditions_arg(conditions, len(X))
@@ -362,8 +527,11 @@ class BaseECGTransformer(ECGEstimatorMixin, TransformerMixin, BaseEstimator):
     ``_transform(X)``, and ``_inverse_transform(X)`` where invertible.
     """
 
+    tags = {"kind": ("transformer",)}
+
     def fit(self, X, y=None):
         """Validate ``X`` and learn any state; returns ``self``."""
+        self._validate_params()
         X = self._validate_ecg(X, reset=True)
         self._fit(X)
         return self

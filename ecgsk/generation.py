@@ -38,13 +38,11 @@ def _load_model(model, weights, device):
 
         check_is_fitted(model, "n_features_in_")
         return model
-    if model == "pulse2pulse":
-        from .models.pulse2pulse import Pulse2PulseGAN
-
-        return Pulse2PulseGAN.from_pretrained(weights, device=device)
     from .registry import get_model
 
     cls = get_model(model)
+    if weights is None and hasattr(cls, "from_pretrained"):
+        return cls.from_pretrained(None, device=device)
     if weights is None:
         raise ValueError(f"model {model!r} ships no pretrained weights; pass weights= (a checkpoint path)")
     if not hasattr(cls, "load_checkpoint"):
@@ -184,31 +182,15 @@ def generate(
     bar = progress_bar(total=num_ecg, desc="generate", verbose=progress, unit="ECG")
     try:
         written = 0
-        raw_batches = getattr(est, "_raw_batches", None)
-        if raw_batches is not None:
-            from .io import net_output_to_microvolts
-            from .models.pulse2pulse import SCALE_MV
-
-            for raw in raw_batches(num_ecg, rng, batch_size):
-                raw = raw.numpy()
-                if leads == 12:
-                    raw = derive_12_from_8(raw)
-                sid = start_id + written
-                if fmt == "asc":
-                    _write(fmt, None, out_dir, sid, fs, microvolts=net_output_to_microvolts(raw))
-                else:
-                    _write(fmt, raw * np.float32(SCALE_MV), out_dir, sid, fs)
-                written += len(raw)
-                bar.update(len(raw))
-        else:
-            while written < num_ecg:
-                b = min(batch_size, num_ecg - written)
-                X = est.sample(b, random_state=rng)
-                if leads == 12:
-                    X = derive_12_from_8(X)
-                _write(fmt, X, out_dir, start_id + written, fs)
-                written += b
-                bar.update(b)
+        asc = fmt == "asc" and leads == 8  # the model's own integers, byte-identical to deepfake-ecg
+        for batch in est.iter_samples(num_ecg, batch_size=batch_size, random_state=rng, integers=asc):
+            sid = start_id + written
+            if asc:
+                _write(fmt, None, out_dir, sid, fs, microvolts=batch)
+            else:
+                _write(fmt, derive_12_from_8(batch) if leads == 12 else batch, out_dir, sid, fs)
+            written += len(batch)
+            bar.update(len(batch))
     finally:
         bar.close()
     return out_dir

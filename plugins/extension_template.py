@@ -101,7 +101,7 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
 
     # -- class attributes read by the mixins (all optional) ------------------------
     # _n_leads_fit = None          # lead count(s) fit accepts when there is no n_leads parameter
-    _min_samples = 2               # shortest accepted signal in samples (a property is fine too)
+    tags = {"min_samples": 2}  # shortest accepted signal in samples
     # _accepts_conditions = True   # conditional model: fit/sample take conditions= (a DataFrame);
     # _requires_conditions = True  # ... and they are mandatory.  Route them with
     #                              # set_fit_request(conditions=True) in cross_validate/GridSearchCV.
@@ -160,7 +160,7 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
         """
         return [{"n_components": 2}, {"n_components": 3, "n_leads": 12, "random_state": 0}]
 
-    def _get_test_data(self, n_ecgs=8, random_state=0):
+    def get_test_data(self, n_ecgs=8, random_state=0):
         """Optional: the data ``check_estimator`` fits on, as ``(X, fit_params)``.
 
         The default (in :class:`ecgsk.base.ECGEstimatorMixin`) makes synthetic
@@ -214,7 +214,7 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
 #             return risk                         # (n,), higher = earlier event
 #
 #     ``predict`` is ``predict_risk``; ``score`` is Harrell's C-index.  The
-#     default _get_test_data already supplies a survival y.
+#     default get_test_data already supplies a survival y.
 #
 # Torch models:
 #

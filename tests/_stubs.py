@@ -36,7 +36,7 @@ class LeastSquaresReconstructor(ReconstructorMixin, BaseEstimator):
 class AmplitudeRisk(RiskMixin, BaseEstimator):
     """Risk = a fitted sign times the mean absolute amplitude of the first lead."""
 
-    _accepts_conditions = True
+    tags = {"conditional": True}
 
     def __init__(self, lead=0):
         self.lead = lead

@@ -141,7 +141,7 @@ def test_tags_declare_three_d():
 
 
 class _FixedLengthGenerator(GaussianECGGenerator):
-    _length_param = "length"
+    tags = {"fixed_length_param": "length"}
 
     def __init__(self, length=100, random_state=None):
         self.length = length

@@ -23,11 +23,6 @@ def _params(module):
     return [p.detach().clone() for p in module.parameters()]
 
 
-def test_check_estimator():
-    ran = check_estimator(LSTMGAN)
-    assert "pickle" in ran and "determinism" in ran and "pipeline" in ran
-
-
 def test_default_architecture_matches_reference():
     gan = LSTMGAN()
     assert (gan.segment_length, gan.latent_dim, gan.lstm_units, gan.kernel_size) == (400, 12, 64, 16)

@@ -414,7 +414,7 @@ class _MeanGainReconstructor(ReconstructorMixin, BaseEstimator):
 class _BootstrapGenerator(GeneratorMixin, BaseEstimator):
     """Resamples training ECGs, times ``scale``; records the conditions it sees."""
 
-    _accepts_conditions = True
+    tags = {"conditional": True}
     seen = []
 
     def __init__(self, scale=1.0):

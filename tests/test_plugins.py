@@ -138,9 +138,12 @@ def test_example_plugin_get_and_make_model(example_plugin):
 
 def test_example_plugin_passes_check_estimator(example_plugin):
     cls = ecgsk.get_model(MODEL_NAME)
-    ran = check_estimator(cls)
-    assert ran.count("pickle") == len(cls.get_test_params())
-    assert {"fit", "output", "determinism", "bad_input", "pipeline", "cross_val_score"} <= set(ran)
+    table = check_estimator(cls)
+    assert table.failed == []
+    n = len(cls.get_test_params())
+    suffixes = [f"[{i}]" for i in range(n)] if n > 1 else [""]
+    for name in ("check_fit", "check_output", "check_determinism", "check_bad_input", "check_pipeline"):
+        assert all(table[name + sfx]["status"] == "passed" for sfx in suffixes)
 
 
 def test_example_plugin_in_pipeline(example_plugin):
@@ -255,8 +258,9 @@ def test_extension_template_passes_check_estimator(monkeypatch):
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, name, module)  # so that the pickle check can find the class
     spec.loader.exec_module(module)
-    ran = check_estimator(module.MyGenerator)
-    assert ran.count("cross_val_score") == len(module.MyGenerator.get_test_params())
+    table = check_estimator(module.MyGenerator)
+    assert table.failed == []
+    assert len([k for k in table if k.startswith("check_cross_val_score")]) == len(module.MyGenerator.get_test_params())
 
 
 # -- the broken plugin ------------------------------------------------------------

@@ -67,12 +67,6 @@ def _ludb_lead_ii_reference(delineation):
 
 
 # -- conformance -----------------------------------------------------------------
-@pytest.mark.parametrize("cls", ALL_TRANSFORMERS, ids=lambda c: c.__name__)
-def test_check_estimator(cls):
-    ran = check_estimator(cls)
-    assert "cross_val_score" in ran and "bad_input" in ran
-
-
 @pytest.mark.parametrize(
     "est",
     [BandpassFilter(zero_phase=False), NotchFilter(zero_phase=False), AmplitudeScaler(), Resample(),

@@ -16,101 +16,23 @@ written from the paper's description, not copied.
 import copy
 import math
 
+from numbers import Integral, Real
+
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_array
 from torch import nn
 from torch.nn import functional as F
 
-from ..base import GeneratorMixin, RiskMixin, check_float_param, check_int_param, reject_sample_weight
+from ..base import GeneratorMixin, Interval, Options, RiskMixin, Satisfies, reject_sample_weight
+from ..preprocessing.conditions import ConditionEncoder
+from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
+from ..utils.validation import check_latent_array
 from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
 from ..nn.survival import cox_ph_loss
 
 __all__ = ["ConditionalVAE", "CoxConditionalVAE"]
-
-_SEX_CODES = {"m": 1.0, "male": 1.0, "man": 1.0, "f": 0.0, "female": 0.0, "woman": 0.0}
-
-
-# -- conditions ------------------------------------------------------------------
-class _ConditionEncoder:
-    """Turn a DataFrame of covariates into standardised float32 columns.
-
-    Numeric and boolean columns are used as numbers.  A text column whose values
-    are all sex codes (``M``/``F``, ``male``/``female``, ``0``/``1``, any case)
-    becomes ``1`` for male and ``0`` for female; any other text column with at
-    most two distinct values becomes ``0``/``1`` in sorted order of the values.
-    Every column is then standardised with the mean and standard deviation of
-    the training data.
-    """
-
-    def fit(self, frame):
-        self.columns_ = [str(c) for c in frame.columns]
-        self.maps_ = {}
-        for col, name in zip(frame.columns, self.columns_):
-            values = frame[col]
-            if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-                self.maps_[name] = None
-                continue
-            numeric = pd.to_numeric(values, errors="coerce")
-            if numeric.notna().all():
-                self.maps_[name] = None
-                continue
-            codes = values.astype(str).str.strip().str.lower()
-            levels = sorted(set(codes))
-            if set(levels) <= set(_SEX_CODES) | {"0", "1"}:
-                self.maps_[name] = {**_SEX_CODES, "0": 0.0, "1": 1.0}
-            elif len(levels) <= 2:
-                self.maps_[name] = {level: float(i) for i, level in enumerate(levels)}
-            else:
-                raise ValueError(
-                    f"conditions column {name!r} is text with {len(levels)} levels ({levels[:5]}...); "
-                    "only numeric, boolean, sex (M/F, male/female, 0/1) or two-level columns are accepted. "
-                    "One-hot encode it first."
-                )
-        raw = self._encode(frame)
-        self.mean_ = raw.mean(axis=0)
-        scale = raw.std(axis=0)
-        self.scale_ = np.where(scale > 1e-12, scale, 1.0)
-        return self
-
-    def _select(self, frame):
-        names = [str(c) for c in frame.columns]
-        if names == self.columns_:
-            return frame
-        if set(self.columns_) <= set(names):
-            return frame[[frame.columns[names.index(c)] for c in self.columns_]]
-        if names == [f"c{i}" for i in range(len(names))] and len(names) == len(self.columns_):
-            return frame  # a plain array: columns by position
-        raise ValueError(
-            f"conditions have columns {names} but the model was fitted with {self.columns_}"
-        )
-
-    def _encode(self, frame):
-        out = np.empty((len(frame), len(self.columns_)), dtype=np.float64)
-        for j, name in enumerate(self.columns_):
-            values = frame.iloc[:, j]
-            mapping = self.maps_[name]
-            if mapping is None:
-                col = pd.to_numeric(values.astype(float) if pd.api.types.is_bool_dtype(values) else values,
-                                    errors="coerce").to_numpy(dtype=np.float64)
-            else:
-                codes = values.astype(str).str.strip().str.lower()
-                unknown = sorted(set(codes) - set(mapping))
-                if unknown:
-                    raise ValueError(f"conditions column {name!r} has unknown value(s) {unknown}; "
-                                     f"known: {sorted(mapping)}")
-                col = codes.map(mapping).to_numpy(dtype=np.float64)
-            if not np.isfinite(col).all():
-                raise ValueError(f"conditions column {name!r} has missing or non-numeric values; impute them first")
-            out[:, j] = col
-        return out
-
-    def transform(self, frame):
-        frame = self._select(frame)
-        return ((self._encode(frame) - self.mean_) / self.scale_).astype(np.float32)
-
 
 # -- network -----------------------------------------------------------------------
 def _same_pad(kernel_size):
@@ -286,10 +208,22 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     (16, 3)
     """
 
-    _accepts_conditions = True
-    _requires_conditions = True
-    _n_leads_fit = 12
-    _length_param = "beat_length"
+    tags = {"conditional": True, "requires_conditions": True, "n_leads": 12, "fixed_length_param": "beat_length",
+            "min_fit_ecgs": 2, "python_dependencies": ("torch",)}  # two ECGs at least: batch norm
+    parameter_constraints = {
+        **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k not in ("betas", "warm_start")},
+        "latent_dim": [Interval(Integral, 1, None)],
+        "beat_length": [None, Interval(Integral, 2, None)],
+        "n_leads": [Interval(Integral, 1, None)],
+        "kl_weight": [Interval(Real, 0, None)],
+        "batch_size": [Interval(Integral, 2, None)],
+        "max_epochs": [Interval(Integral, 1, None)],
+        "early_stopping": [bool],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None)],
+        "n_filters": [Interval(Integral, 1, None)],
+        "kernel_size": [Interval(Integral, 1, None)],
+    }
     # ``conditions`` is mandatory, so under metadata routing it is requested by
     # default (``set_*_request(conditions=False)`` still opts out).  Without the
     # transform default, a Pipeline ending in this model refuses routed
@@ -343,22 +277,6 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
              "early_stopping": True, "validation_fraction": 0.25, "device": "cpu", "random_state": 0},
         ]
 
-    # -- validation ----------------------------------------------------------------
-    def _check_params(self, n_ecgs):
-        check_int_param(self.latent_dim, "latent_dim", 1)
-        if self.beat_length is not None:
-            check_int_param(self.beat_length, "beat_length", 2)
-        check_float_param(self.kl_weight, "kl_weight", 0.0)
-        check_float_param(self.lr, "lr", 0.0, strict=True)
-        check_int_param(self.batch_size, "batch_size", 2)
-        check_int_param(self.max_epochs, "max_epochs", 1)
-        check_float_param(self.validation_fraction, "validation_fraction", 0.0, strict=True, maximum=1.0)
-        check_int_param(self.n_iter_no_change, "n_iter_no_change", 1)
-        check_int_param(self.n_filters, "n_filters", 1)
-        check_int_param(self.kernel_size, "kernel_size", 1)
-        if n_ecgs < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 ECGs to fit (batch norm); got {n_ecgs}")
-
     def _encode_conditions(self, conditions):
         return self.conditions_encoder_.transform(conditions)
 
@@ -391,9 +309,8 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         return total, recon, kl, cox
 
     def _train(self, X, conditions, rng, survival):
-        self._check_params(len(X))
         device = self._reset_device()
-        self.conditions_encoder_ = _ConditionEncoder().fit(conditions)
+        self.conditions_encoder_ = ConditionEncoder().fit(conditions)
         self.condition_columns_ = list(self.conditions_encoder_.columns_)
         C = self.conditions_encoder_.transform(conditions)
         self.ecg_mean_ = X.mean(axis=(0, 2)).astype(np.float32)
@@ -574,9 +491,7 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         (3, 12, 100)
         """
         self._check_fitted()
-        Z = check_array(X, dtype=np.float32, input_name="X")
-        if Z.shape[1] != self.latent_dim:
-            raise ValueError(f"latent vectors X have {Z.shape[1]} columns but latent_dim={self.latent_dim}")
+        Z = check_latent_array(X, self.latent_dim)
         conditions = self._check_conditions_arg(
             pd.DataFrame(conditions) if isinstance(conditions, dict) else conditions, len(Z), allow_broadcast=True
         )
@@ -712,6 +627,15 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
 
     _risk_head = True
     __metadata_request__predict = {"conditions": True}
+    parameter_constraints = {
+        "cox_weight": [Interval(Real, 0, None)],
+        "ties": [Options("breslow", "efron")],
+        "risk_conditions": [bool],
+        "head_init": [Options("auto", "random"),
+                      Satisfies(lambda value, params: value == "conditions" and bool(params.get("risk_conditions")),
+                                "'conditions' (with risk_conditions=True)")],
+        "head_l2": [Interval(Real, 0, None)],
+    }
 
     def __init__(
         self,
@@ -747,17 +671,6 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         self.risk_conditions = risk_conditions
         self.head_init = head_init
         self.head_l2 = head_l2
-
-    def _check_params(self, n_ecgs):
-        super()._check_params(n_ecgs)
-        check_float_param(self.cox_weight, "cox_weight", 0.0)
-        if self.ties not in ("breslow", "efron"):
-            raise ValueError(f"ties must be 'breslow' or 'efron'; got {self.ties!r}")
-        if self.head_init not in ("auto", "random", "conditions"):
-            raise ValueError(f"head_init must be 'auto', 'random' or 'conditions'; got {self.head_init!r}")
-        if self.head_init == "conditions" and not self.risk_conditions:
-            raise ValueError("head_init='conditions' needs risk_conditions=True")
-        check_float_param(self.head_l2, "head_l2", 0.0)
 
     def _init_network(self, net, x, c, survival):
         head_init = ("conditions" if self.risk_conditions else "random") if self.head_init == "auto" else self.head_init

@@ -216,7 +216,7 @@ class _WindowGANReconstructor(ReconstructorMixin, TorchModelMixin, BaseEstimator
              "amplitude_jitter": 0.2, "random_state": 1},
         ]
 
-    def _get_test_data(self, n_ecgs=8, random_state=0):
+    def get_test_data(self, n_ecgs=8, random_state=0):
         """Synthetic 12-lead ECGs a little longer than two windows, so blending is exercised."""
         from ..datasets import make_synthetic_ecgs
 

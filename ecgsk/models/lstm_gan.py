@@ -40,12 +40,15 @@ value of the training set), so the generator's ``tanh`` range covers them;
 
 import copy
 
+from numbers import Integral, Real
+
 import numpy as np
 import torch
 from torch import nn
 from sklearn.base import BaseEstimator
 
-from ..base import GeneratorMixin, check_float_param, check_int_param
+from ..base import GeneratorMixin, Interval
+from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
 from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
 
 __all__ = ["LSTMGAN", "LSTMGenerator", "ConvDiscriminator", "half_octave_bands", "log_band_power", "spectral_moments"]
@@ -377,7 +380,24 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     1
     """
 
-    _length_param = "segment_length"
+    tags = {"fixed_length_param": "segment_length", "python_dependencies": ("torch",)}
+    parameter_constraints = {
+        **TORCH_PARAMETER_CONSTRAINTS,
+        "n_leads": [Interval(Integral, 1, None)],
+        "segment_length": [Interval(Integral, 4, None, multiple_of=4)],
+        "fs": [Interval(Real, 0, None, closed="neither")],
+        "latent_dim": [Interval(Integral, 1, None)],
+        "lstm_units": [Interval(Integral, 1, None)],
+        "kernel_size": [Interval(Integral, 1, None)],
+        "width": [Interval(Real, 0, None, closed="neither")],
+        "d_width": [None, Interval(Real, 0, None, closed="neither")],
+        "minibatch_std": [bool],
+        "feature_matching": [Interval(Real, 0, None)],
+        "spectral_matching": [Interval(Real, 0, None)],
+        "ema_decay": [None, Interval(Real, 0, 1, closed="left")],
+        "noise_injection": [bool],
+        "d_lr": [None, Interval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(
         self,
@@ -436,23 +456,6 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
             {"n_leads": 2, "segment_length": 32, "width": 0.0625, "lstm_units": 2, "latent_dim": 3,
              "kernel_size": 3, "max_epochs": 1, "batch_size": 8, "device": "cpu"},
         ]
-
-    # -- validation -------------------------------------------------------------
-    def _check_params(self):
-        for name in ("n_leads", "segment_length", "latent_dim", "lstm_units", "kernel_size", "batch_size"):
-            check_int_param(getattr(self, name), name)
-        check_int_param(self.max_epochs, "max_epochs", 0)
-        if self.segment_length % 4:
-            raise ValueError(f"segment_length must be a multiple of 4; got {self.segment_length}")
-        check_float_param(self.width, "width", strict=True)
-        check_float_param(self.d_width, "d_width", strict=True, allow_none=True)
-        check_float_param(self.feature_matching, "feature_matching")
-        check_float_param(self.spectral_matching, "spectral_matching")
-        check_float_param(self.lr, "lr", strict=True)
-        check_float_param(self.d_lr, "d_lr", strict=True, allow_none=True)
-        check_float_param(self.ema_decay, "ema_decay", maximum=1.0, allow_none=True)
-        if not isinstance(self.noise_injection, (bool, np.bool_)):
-            raise ValueError(f"noise_injection must be True or False; got {self.noise_injection!r}")
 
     # -- hooks ------------------------------------------------------------------
     def _noise(self, n, rng):
@@ -560,7 +563,6 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         return float(d_loss.detach()), float(g_loss.detach())
 
     def _fit(self, X, y=None, *, rng):
-        self._check_params()
         warm = (
             self.warm_start
             and getattr(self, "generator_", None) is not None

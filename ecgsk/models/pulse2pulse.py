@@ -514,9 +514,7 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     (2, 12, 2500)
     """
 
-    _n_leads_fit = 8
-    _length_param = "length"
-    _min_samples = 1
+    tags = {"n_leads": 8, "fixed_length_param": "length", "python_dependencies": ("torch",)}
     _inference_batch = 128
 
     def __init__(
@@ -669,6 +667,18 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
                 noise = noise.to(device).mul_(2).sub_(1)
                 out = net(noise)[..., : self.length]
                 yield out.to("cpu", torch.float32)
+
+    def _sample_batches(self, n_samples, conditions, rng, batch_size):
+        # one noise stream through all batches: the ECGs do not depend on batch_size
+        for raw in self._raw_batches(n_samples, rng, batch_size):
+            yield raw.numpy()
+
+    def _raw_to_mv(self, raw):
+        return np.asarray(raw, dtype=np.float32) * np.float32(SCALE_MV)
+
+    def _raw_to_microvolts(self, raw):
+        # deepfake-ecg writes int(output * 6000), truncated toward zero
+        return np.trunc(np.asarray(raw, dtype=np.float32) * np.float32(SCALE_UV)).astype(np.int32)
 
     def _sample(self, n_samples, conditions, rng):
         out = np.empty((n_samples, self.n_features_in_, int(self.length)), dtype=np.float32)

@@ -125,7 +125,7 @@ class _SOSFilter(BaseECGTransformer):
         """Samples of edge padding the zero-phase filter needs (signals must be longer)."""
         return _padlen(self.sos_)
 
-    def _get_test_data(self, n_ecgs=8, random_state=0):
+    def get_test_data(self, n_ecgs=8, random_state=0):
         from ..datasets import make_synthetic_ecgs
 
         fs = self.fs if isinstance(self.fs, numbers.Real) and self.fs > 0 else 500
@@ -424,7 +424,7 @@ class FilterChain(BaseECGTransformer):
     def _transform(self, X):
         return _apply_sos(self.sos_, X, self.zero_phase_, "FilterChain")
 
-    def _get_test_data(self, n_ecgs=8, random_state=0):
+    def get_test_data(self, n_ecgs=8, random_state=0):
         from ..datasets import make_synthetic_ecgs
 
         return make_synthetic_ecgs(n_ecgs, n_leads=2, n_samples=1000, random_state=random_state), {}

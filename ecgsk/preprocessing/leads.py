@@ -28,7 +28,7 @@ class LeadDeriver(InvertibleTransformerMixin, BaseECGTransformer):
     (2, 8, 5000)
     """
 
-    _n_leads_fit = 8
+    tags = {"n_leads": 8}
 
     def __init__(self):
         pass

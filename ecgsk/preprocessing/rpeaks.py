@@ -319,7 +319,7 @@ class RPeakDetector(BaseECGTransformer):
             mask[i, 0, peaks] = 1.0
         return mask
 
-    def _get_test_data(self, n_ecgs=8, random_state=0):
+    def get_test_data(self, n_ecgs=8, random_state=0):
         from ..datasets import make_synthetic_ecgs
 
         fs = self.fs if isinstance(self.fs, numbers.Real) and self.fs >= 100 else 500

@@ -71,7 +71,7 @@ class Crop(BaseECGTransformer):
         length, offset = self._check(X)
         return np.ascontiguousarray(X[:, :, offset:offset + length])
 
-    def _get_test_data(self, n_ecgs=8, random_state=0):
+    def get_test_data(self, n_ecgs=8, random_state=0):
         return _synthetic(n_ecgs, 2, int(self.length) + int(self.offset) + 100, 500, random_state), {}
 
     @classmethod
@@ -138,7 +138,7 @@ class WindowSegmenter(BaseECGTransformer):
         view = sliding_window_view(X, length, axis=-1)[:, :, ::stride][:, :, :n_win]  # (n, L, W, length)
         return np.ascontiguousarray(view.transpose(0, 2, 1, 3)).reshape(-1, X.shape[1], length)
 
-    def _get_test_data(self, n_ecgs=8, random_state=0):
+    def get_test_data(self, n_ecgs=8, random_state=0):
         return _synthetic(n_ecgs, 2, 3 * int(self.length), 500, random_state), {}
 
     @classmethod
@@ -217,7 +217,7 @@ class _BeatBase(BaseECGTransformer):
         """List over records of (n_beats, n_leads, length) arrays."""
         return [self._cut(X[i], p) for i, p in enumerate(self._peaks(X))]
 
-    def _get_test_data(self, n_ecgs=8, random_state=0):
+    def get_test_data(self, n_ecgs=8, random_state=0):
         fs = self.fs if isinstance(self.fs, numbers.Real) and self.fs >= 100 else 500
         return _synthetic(n_ecgs, 2, max(int(4 * fs), 3 * int(self.length)), fs, random_state), {}
 

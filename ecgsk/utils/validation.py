@@ -23,6 +23,7 @@ __all__ = [
     "check_int_param",
     "check_float_param",
     "reject_sample_weight",
+    "check_latent_array",
 ]
 
 
@@ -283,3 +284,19 @@ def check_float_param(value, name, minimum=0.0, *, strict=False, maximum=None, a
         none = "None or " if allow_none else ""
         raise ValueError(f"{name} must be {none}a finite number {bound}{upper}; got {value!r}")
     return float(value)
+
+
+def check_latent_array(Z, n_columns, name="X"):
+    """Validate latent vectors: a finite 2-D float32 array with ``n_columns`` columns.
+
+    Examples
+    --------
+    >>> check_latent_array([[0.0, 1.0]], 2).dtype
+    dtype('float32')
+    """
+    from sklearn.utils.validation import check_array
+
+    Z = check_array(Z, dtype=np.float32, input_name=name)
+    if Z.shape[1] != n_columns:
+        raise ValueError(f"latent vectors {name} have {Z.shape[1]} columns but latent_dim={n_columns}")
+    return Z

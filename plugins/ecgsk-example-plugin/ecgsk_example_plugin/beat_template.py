@@ -375,7 +375,7 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
             {"n_components": 2, "n_leads": 12, "length": 1500, "highpass": None, "random_state": 1},
         ]
 
-    def _get_test_data(self, n_ecgs=8, random_state=0):
+    def get_test_data(self, n_ecgs=8, random_state=0):
         """Synthetic ECGs long enough for several beats each (4 s), and no fit parameters.
 
         The default of :class:`ecgsk.base.GeneratorMixin` would give 1-s signals,
