@@ -78,7 +78,7 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
         Lead count ``fit`` accepts.  A parameter named ``n_leads`` is read by
         the mixin automatically; ``None`` accepts any number of leads.  A model
         that always needs, say, 8 leads sets the class attribute
-        ``_n_leads_fit = 8`` instead.
+        ``tags = {"n_leads": 8}`` instead.
     random_state : int, RandomState or None, default=None
         Makes ``fit`` and ``sample`` reproducible.  Every model has it.
 
@@ -99,12 +99,14 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
     (3, 2, 500)
     """
 
-    # -- class attributes read by the mixins (all optional) ------------------------
-    # _n_leads_fit = None          # lead count(s) fit accepts when there is no n_leads parameter
-    tags = {"min_samples": 2}  # shortest accepted signal in samples
-    # _accepts_conditions = True   # conditional model: fit/sample take conditions= (a DataFrame);
-    # _requires_conditions = True  # ... and they are mandatory.  Route them with
-    #                              # set_fit_request(conditions=True) in cross_validate/GridSearchCV.
+    # -- declarations read by the mixins (public; see ecgsk.base.ESTIMATOR_TAGS) ----
+    tags = {
+        "min_samples": 2,             # shortest accepted signal in samples
+        # "n_leads": 8,               # lead count(s) fit accepts when there is no n_leads parameter
+        # "conditional": True,        # fit/sample take conditions= (a DataFrame); route them with
+        # "requires_conditions": True,  # set_fit_request(conditions=True) in cross_validate/GridSearchCV
+        # "non_deterministic": True,  # e.g. cuDNN kernels: the determinism check is skipped
+    }
 
     def __init__(self, n_components=4, *, n_leads=None, random_state=None):
         # scikit-learn rule: __init__ stores its parameters unchanged and does
@@ -165,7 +167,7 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
 
         The default (in :class:`ecgsk.base.ECGEstimatorMixin`) makes synthetic
         ECGs from :func:`ecgsk.datasets.make_synthetic_ecgs` with the lead count
-        of ``n_leads`` / ``_n_leads_fit`` (1 when any) and the length of a
+        of ``n_leads`` / the ``n_leads`` tag (1 when any) and the length of a
         ``length``, ``segment_length``, ``beat_length`` or ``window`` parameter
         (else 1 s); it adds ``conditions`` for conditional models and a
         survival ``y`` for risk models.  Override it when your model needs
@@ -177,15 +179,8 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
         n_leads = self.n_leads if isinstance(self.n_leads, numbers.Integral) else 1
         return make_synthetic_ecgs(n_ecgs, n_leads=n_leads, n_samples=250, random_state=random_state), {}
 
-    # -- tags ----------------------------------------------------------------------------
-    # The mixin's __sklearn_tags__ already declares input_tags.three_d_array=True
-    # (and two_d_array=True: a 2-D batch is single-lead).  Extend it only to add
-    # tags of your own, always starting from super():
-    #
-    # def __sklearn_tags__(self):
-    #     tags = super().__sklearn_tags__()
-    #     tags.non_deterministic = True   # e.g. cuDNN kernels that are not reproducible
-    #     return tags
+    # scikit-learn's __sklearn_tags__ is derived from the ecgsk tags above
+    # (three_d_array=True, non_deterministic, requires_fit): no override needed.
 
 
 # ---------------------------------------------------------------------------------------
@@ -195,7 +190,7 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
 # Reconstructor (lead I -> 12 leads):
 #
 #     class MyReconstructor(ReconstructorMixin, BaseEstimator):
-#         # _n_leads_fit = 12 is inherited: fit takes 12-lead ECGs.
+#         # the tag n_leads=12 is inherited: fit takes 12-lead ECGs.
 #         def _fit(self, X, y=None, *, rng):      # X: (n, 12, T), lead I is X[:, 0]
 #             ...
 #         def _transform(self, X):                # X: (n, 1, T), lead I only
@@ -206,7 +201,7 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
 # Risk model (survival):
 #
 #     class MyRisk(RiskMixin, BaseEstimator):
-#         _accepts_conditions = True              # if it uses age/sex/... covariates
+#         tags = {"conditional": True}            # if it uses age/sex/... covariates
 #         def _fit(self, X, y, *, rng, conditions=None):
 #             event, time = y                     # bool (n,), float (n,); validated by the mixin
 #             ...
@@ -246,5 +241,5 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
 if __name__ == "__main__":  # python plugins/extension_template.py
     from ecgsk.testing import check_estimator
 
-    check_estimator(MyGenerator, verbose=True)
+    print(check_estimator(MyGenerator))
     print("MyGenerator passes ecgsk.testing.check_estimator")

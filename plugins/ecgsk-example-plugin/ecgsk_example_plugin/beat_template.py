@@ -220,14 +220,6 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- the hooks ecgsk's GeneratorMixin calls -----------------------------------
-    @property
-    def _min_samples(self):
-        """The shortest ECG accepted: one beat window (read by ecgsk's input checks)."""
-        try:
-            return max(1, self._window()[0] + self._window()[1])
-        except (TypeError, ValueError):
-            return 1
-
     def _fit(self, X, y=None, *, rng):
         """Fit the shape and rhythm models; ``X`` is validated float32 (n, leads, T) in mV."""
         self._check_params()
