@@ -41,9 +41,21 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgsk.datasets import load_ludb
+from ecgsk.leads import LEADS_12
+from ecgsk.metrics import (
+    classifier_two_sample_test,
+    frechet_feature_distance,
+    memorization_ratio,
+    mmd,
+    mmd_seed,
+    prd,
+    prd_seed,
+)
+from ecgsk.preprocessing import WindowSegmenter
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "ludb"
-LEADS_12 = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 PAPER = {  # the reference paper's table (lead II, normalised scale)
     "rmse": {"mean": 0.078, "min": 0.021, "max": 0.169},
     "prd_seed": {"mean": 14.82, "min": 4.55, "max": 49.19},
@@ -53,17 +65,9 @@ PAPER = {  # the reference paper's table (lead II, normalised scale)
 
 # -- data -----------------------------------------------------------------------
 def load_ludb_mv():
-    """LUDB as (200, 12, 5000) mV; ecgsk.datasets.load_ludb when it exists, else wfdb."""
-    try:
-        from ecgsk.datasets import load_ludb
-
-        X, _ = load_ludb(DATA)
-        return np.asarray(X, dtype=np.float32), "ecgsk.datasets.load_ludb"
-    except ImportError:
-        import wfdb
-
-        recs = [wfdb.rdrecord(str(DATA / "data" / str(i))).p_signal.T for i in range(1, 201)]
-        return np.stack(recs).astype(np.float32), "wfdb (ecgsk.datasets.load_ludb not landed)"
+    """LUDB as (200, 12, 5000) mV."""
+    X, _ = load_ludb(DATA)
+    return np.asarray(X, dtype=np.float32), "ecgsk.datasets.load_ludb"
 
 
 def reference_windows(X, leads, length=400, step=100, first=100, lo=125, hi=250):
@@ -72,19 +76,9 @@ def reference_windows(X, leads, length=400, step=100, first=100, lo=125, hi=250)
     Returns (n_windows, 1, length): each selected lead's windows are single-lead samples.
     """
     X = X[:, leads, first:]
-    try:
-        from ecgsk.preprocessing import WindowSegmenter
-
-        W = WindowSegmenter(length=length, stride=step).fit_transform(X.reshape(-1, 1, X.shape[-1]))
-        W = np.asarray(W)[:, 0]
-        how = "ecgsk.preprocessing.WindowSegmenter"
-        expected = len(X) * len(leads) * ((X.shape[-1] - length) // step + 1)
-        if W.shape != (expected, length):
-            raise ImportError(f"unexpected WindowSegmenter output {W.shape}")
-    except ImportError:
-        starts = np.arange(0, X.shape[-1] - length + 1, step)
-        W = np.stack([X[..., s:s + length] for s in starts], axis=-2).reshape(-1, length)
-        how = "numpy windows (WindowSegmenter not landed)"
+    W = WindowSegmenter(length=length, stride=step).fit_transform(X.reshape(-1, 1, X.shape[-1]))
+    W = np.asarray(W)[:, 0]
+    how = "ecgsk.preprocessing.WindowSegmenter"
     am = W.argmax(axis=1)
     keep = (am >= lo) & (am <= hi)
     return W[keep][:, None, :].astype(np.float32), how
@@ -101,124 +95,50 @@ def seed_rmse(gen, test):
 
 
 def seed_prd(gen, test):
-    try:
-        from ecgsk.metrics import prd_seed
-
-        return np.asarray(prd_seed(test, gen, reduce=None), dtype=np.float64).ravel(), "ecgsk.metrics.prd_seed"
-    except ImportError:
-        num = np.sum((test - gen) ** 2, axis=(1, 2))
-        den = np.sum(test**2, axis=(1, 2))
-        return np.sqrt(100.0 * num / den), "local (prd_seed not landed)"
-
-
-def _mmd_scalar_points(a, b, sigma=1.0):
-    """Unbiased MMD² between two 1-D samples of scalars, Gaussian kernel of width sigma."""
-    def k(u, v):
-        return np.exp(-((u[:, None] - v[None, :]) ** 2) / (2 * sigma**2))
-
-    m, n = len(a), len(b)
-    kxx, kyy = k(a, a), k(b, b)
-    return ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-            - 2 * k(a, b).mean())
+    return np.asarray(prd_seed(test, gen, reduce=None), dtype=np.float64).ravel()
 
 
 def seed_mmd(gen, test):
-    try:
-        from ecgsk.metrics import mmd_seed
-
-        return np.asarray(mmd_seed(test, gen, reduce=None), dtype=np.float64).ravel(), "ecgsk.metrics.mmd_seed"
-    except ImportError:
-        vals = [_mmd_scalar_points(x.ravel().astype(np.float64), y.ravel().astype(np.float64))
-                for x, y in zip(test, gen)]
-        return np.asarray(vals), "local (mmd_seed not landed)"
-
-
-def frechet(gen, test, fs):
-    try:
-        from ecgsk.metrics import frechet_feature_distance
-
-        return float(frechet_feature_distance(test, gen, fs=fs)), "ecgsk.metrics.frechet_feature_distance"
-    except ImportError:
-        from scipy import linalg
-
-        from ecgsk.metrics import ecg_features
-
-        A, B = ecg_features(test, fs), ecg_features(gen, fs)
-        mu, sd = A.mean(0), A.std(0)
-        sd[sd == 0] = 1
-        A, B = (A - mu) / sd, (B - mu) / sd
-        ca, cb = np.cov(A, rowvar=False), np.cov(B, rowvar=False)
-        covmean = linalg.sqrtm(ca @ cb).real
-        return float(np.sum((A.mean(0) - B.mean(0)) ** 2) + np.trace(ca + cb - 2 * covmean)), \
-            "local Frechet on ecg_features standardised by the test set (frechet_feature_distance not landed)"
+    return np.asarray(mmd_seed(test, gen, reduce=None), dtype=np.float64).ravel()
 
 
 def memorization(gen, train, holdout, rng):
     # nearest-neighbour distances shrink with the reference set's size: compare a
     # train subset of the holdout's size with the holdout
     sub = train[rng.choice(len(train), len(holdout), replace=False)]
-    try:
-        from ecgsk.metrics import memorization_ratio
-
-        return float(memorization_ratio(gen, sub, holdout)), \
-            "ecgsk.metrics.memorization_ratio (train subsampled to the holdout's size)"
-    except ImportError:
-
-        def nn_dist(A, B):
-            A, B = A.reshape(len(A), -1).astype(np.float64), B.reshape(len(B), -1).astype(np.float64)
-            d2 = (A**2).sum(1)[:, None] + (B**2).sum(1)[None] - 2 * A @ B.T
-            return np.sqrt(np.maximum(d2, 0).min(axis=1))
-
-        return float(nn_dist(gen, sub).mean() / nn_dist(gen, holdout).mean()), \
-            "local (memorization_ratio not landed): mean NN dist to train subset / to holdout"
+    return float(memorization_ratio(gen, sub, holdout))
 
 
 def c2st(real, gen, fs, random_state=0):
     """Classifier two-sample test accuracies: {"logreg": acc, "gbm": acc}."""
-    try:
-        from ecgsk.metrics import classifier_two_sample_test
+    res = classifier_two_sample_test(real, gen, fs=fs, random_state=random_state)
+    return {"logreg": float(res["logistic_regression"]), "gbm": float(res["gradient_boosting"])}
 
-        res = classifier_two_sample_test(real, gen, fs=fs, random_state=random_state)
-        return {"logreg": float(res["logistic_regression"]), "gbm": float(res["gradient_boosting"])}, \
-            "ecgsk.metrics.classifier_two_sample_test (logistic regression, HistGradientBoosting 50x depth 3)"
-    except ImportError:
-        from sklearn.ensemble import GradientBoostingClassifier
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import StratifiedKFold, cross_val_score
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
 
-        from ecgsk.metrics import ecg_features
-
-        F = np.vstack([ecg_features(real, fs), ecg_features(gen, fs)])
-        y = np.r_[np.zeros(len(real)), np.ones(len(gen))]
-        cv = StratifiedKFold(5, shuffle=True, random_state=random_state)
-        models = {
-            "logreg": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-            "gbm": GradientBoostingClassifier(n_estimators=100, max_depth=2, random_state=random_state),
-        }
-        return {k: float(cross_val_score(m, F, y, cv=cv).mean()) for k, m in models.items()}, \
-            "local (classifier_two_sample_test not landed)"
+# which implementation computed each figure (kept in the JSON line's "sources")
+SOURCES = {
+    "prd_seed": "ecgsk.metrics.prd_seed",
+    "mmd_seed": "ecgsk.metrics.mmd_seed",
+    "frechet": "ecgsk.metrics.frechet_feature_distance",
+    "memorization": "ecgsk.metrics.memorization_ratio (train subsampled to the holdout's size)",
+    "c2st": "ecgsk.metrics.classifier_two_sample_test (logistic regression, HistGradientBoosting 50x depth 3)",
+}
 
 
 def evaluate(gen, test, train, fs, rng):
     """All metrics of one candidate set ``gen`` (same size as ``test``) against the test set."""
-    from ecgsk.metrics import mmd, prd
-
     order = rng.permutation(len(test))
     paired = test[order]
-    out, sources = {}, {}
+    out = {}
     out["rmse"] = _summary(seed_rmse(gen, paired))
-    v, sources["prd_seed"] = seed_prd(gen, paired)
-    out["prd_seed"] = _summary(v)
-    v, sources["mmd_seed"] = seed_mmd(gen, paired)
-    out["mmd_seed"] = _summary(v)
+    out["prd_seed"] = _summary(seed_prd(gen, paired))
+    out["mmd_seed"] = _summary(seed_mmd(gen, paired))
     out["prd_standard"] = _summary(prd(paired, gen, reduce=False))
     out["mmd_segment"] = float(mmd(gen, test))
-    out["frechet_features"], sources["frechet"] = frechet(gen, test, fs)
-    out["memorization_ratio"], sources["memorization"] = memorization(gen, train, test, rng)
-    out["c2st"], sources["c2st"] = c2st(test, gen, fs)
-    return out, sources
+    out["frechet_features"] = float(frechet_feature_distance(test, gen, fs=fs))
+    out["memorization_ratio"] = memorization(gen, train, test, rng)
+    out["c2st"] = c2st(test, gen, fs)
+    return out, dict(SOURCES)
 
 
 # -- one run ----------------------------------------------------------------------

@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgsk.leads import LEADS_12
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-LEADS_12 = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
 def load_data(max_records=None):

@@ -4,12 +4,12 @@ The floor that learned reconstructors (:class:`~ecgsk.models.ekgan.EKGAN`,
 :class:`~ecgsk.models.ekgan.Pix2PixReconstructor`) must beat.  NumPy only.
 """
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..base import ReconstructorMixin
+from ..base import Interval, ReconstructorMixin
 from ..leads import derive_12_from_8
 
 __all__ = ["LinearLeadReconstructor"]
@@ -88,6 +88,14 @@ class LinearLeadReconstructor(ReconstructorMixin, BaseEstimator):
     True
     """
 
+    parameter_constraints = {
+        "n_lags": [Interval(Integral, 1, None)],
+        "max_lag": [Interval(Integral, 0, None)],
+        "alpha": [Interval(Real, 0, None)],
+        "fs": [Interval(Real, 0, None, closed="neither")],
+        "chunk_size": [Interval(Integral, 1, None)],
+    }
+
     def __init__(self, n_lags=31, max_lag=60, alpha=1e-3, fs=500, chunk_size=32):
         self.n_lags = n_lags
         self.max_lag = max_lag
@@ -99,18 +107,7 @@ class LinearLeadReconstructor(ReconstructorMixin, BaseEstimator):
     def get_test_params(cls):
         return [{"n_lags": 5, "max_lag": 8}, {"n_lags": 1, "max_lag": 0, "alpha": 0.1}]
 
-    def _check_params(self):
-        for name in ("n_lags", "chunk_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if isinstance(self.max_lag, bool) or not isinstance(self.max_lag, numbers.Integral) or self.max_lag < 0:
-            raise ValueError(f"max_lag must be a non-negative integer; got {self.max_lag!r}")
-        if not isinstance(self.alpha, numbers.Real) or not np.isfinite(self.alpha) or self.alpha < 0:
-            raise ValueError(f"alpha must be a non-negative number; got {self.alpha!r}")
-
     def _fit(self, X, y=None, *, rng):
-        self._check_params()
         lags = _lags(self.n_lags, self.max_lag)
         lead_i = X[:, 0].astype(np.float64)
         self.x_mean_ = float(lead_i.mean())
