@@ -17,6 +17,7 @@ about a third of the arithmetic.
 """
 
 import math
+from numbers import Integral, Real
 import os
 import weakref
 
@@ -26,7 +27,8 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from ..base import GeneratorMixin, check_n_samples
+from ..base import GeneratorMixin, Interval
+from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
 from ..leads import derive_12_from_8
 from ..nn.base import TorchModelMixin, progress, seeded
 from ..nn.gan import generator_loss, wgan_gp_critic_loss
@@ -515,6 +517,15 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     """
 
     tags = {"n_leads": 8, "fixed_length_param": "length", "python_dependencies": ("torch",)}
+    parameter_constraints = {
+        **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k != "betas"},
+        "model_size": [Interval(Integral, 5, None)],  # channels d/5 and d/2 must be >= 1
+        "n_leads": [Interval(Integral, 1, None)],
+        "length": [Interval(Integral, 1, None)],
+        "fs": [Interval(Real, 0, None, closed="neither")],
+        "n_critic": [Interval(Integral, 1, None)],
+        "gp_weight": [Interval(Real, 0, None)],
+    }
     _inference_batch = 128
 
     def __init__(
@@ -556,18 +567,6 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         ]
 
     # -- helpers --------------------------------------------------------------------
-    def _check_params(self):
-        for name in ("model_size", "n_leads", "length", "n_critic", "batch_size", "max_epochs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if name == "max_epochs" else 1):
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if self.model_size < 5:
-            raise ValueError(f"model_size must be at least 5; got {self.model_size}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive; got {self.lr!r}")
-        if not self.gp_weight >= 0:
-            raise ValueError(f"gp_weight must be non-negative; got {self.gp_weight!r}")
-
     @property
     def _net_length(self):
         return TOTAL_STRIDE * math.ceil(int(self.length) / TOTAL_STRIDE)
@@ -586,7 +585,6 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
 
     # -- training -------------------------------------------------------------------
     def _fit(self, X, y=None, *, rng):
-        self._check_params()
         device = self._reset_device()
         warm = self.warm_start and getattr(self, "generator_", None) is not None
         if warm and getattr(self, "critic_", None) is None:  # e.g. continuing from pretrained weights
