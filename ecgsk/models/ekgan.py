@@ -18,6 +18,7 @@ and derive III, aVR, aVL and aVF from lead I and II (Einthoven/Goldberger).
 """
 
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -25,7 +26,8 @@ from sklearn.base import BaseEstimator
 from torch import nn
 from torch.nn import functional as F
 
-from ..base import ReconstructorMixin, check_float_param, check_int_param
+from ..base import Interval, ReconstructorMixin
+from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
 from ..leads import derive_12_from_8
 from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
 from ._windows import extract_windows, overlap_add, window_starts
@@ -225,23 +227,22 @@ class _WindowGANReconstructor(ReconstructorMixin, TorchModelMixin, BaseEstimator
         return make_synthetic_ecgs(n_ecgs, n_leads=12, fs=self.fs, n_samples=n_samples,
                                    random_state=random_state), {}
 
-    # -- parameters ---------------------------------------------------------------
-    def _check_params(self):
-        window = check_int_param(self.window, "window", 32)
-        if window % 32:
-            raise ValueError(f"window must be a multiple of 32 (five stride-2 layers along time); got {window}")
-        stride = window // 4 if self.stride is None else check_int_param(self.stride, "stride")
-        train_stride = window // 2 if self.train_stride is None else check_int_param(self.train_stride, "train_stride")
-        if stride > window or train_stride > window:
-            raise ValueError(f"stride and train_stride must be <= window ({window}); got {stride}, {train_stride}")
-        check_int_param(self.width, "width")
-        check_int_param(self.max_epochs, "max_epochs", 0)
-        check_int_param(self.batch_size, "batch_size")
-        check_float_param(self.lr, "lr", strict=True)
-        check_float_param(self.lambda_l1, "lambda_l1")
-        check_float_param(self.amplitude_jitter, "amplitude_jitter")
-        if self.amplitude_jitter >= 1:
-            raise ValueError(f"amplitude_jitter must be < 1; got {self.amplitude_jitter}")
+    parameter_constraints = {
+        **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k not in ("betas", "warm_start")},
+        "window": [Interval(Integral, 32, None, multiple_of=32)],  # five stride-2 layers along time
+        "stride": [None, Interval(Integral, 1, "window")],
+        "train_stride": [None, Interval(Integral, 1, "window")],
+        "width": [Interval(Integral, 1, None)],
+        "lambda_l1": [Interval(Real, 0, None)],
+        "amplitude_jitter": [Interval(Real, 0, 1, closed="left")],
+        "fs": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def _strides(self):
+        """(window, inference stride, training stride), with the defaults window/4 and window/2."""
+        window = int(self.window)
+        stride = window // 4 if self.stride is None else int(self.stride)
+        train_stride = window // 2 if self.train_stride is None else int(self.train_stride)
         return window, stride, train_stride
 
     # -- data layout ----------------------------------------------------------------
@@ -268,7 +269,7 @@ class _WindowGANReconstructor(ReconstructorMixin, TorchModelMixin, BaseEstimator
 
     # -- fit --------------------------------------------------------------------------
     def _fit(self, X, y=None, *, rng):
-        window, stride, train_stride = self._check_params()
+        window, stride, train_stride = self._strides()
         X = self._pad(X, window)
         self.lead_mean_ = X.mean(axis=(0, 2)).astype(np.float32)
         scale = X.std(axis=(0, 2))
@@ -316,7 +317,7 @@ class _WindowGANReconstructor(ReconstructorMixin, TorchModelMixin, BaseEstimator
 
     # -- transform --------------------------------------------------------------------
     def _transform(self, X):
-        window, stride, _ = self._check_params()
+        window, stride, _ = self._strides()
         n, _, T = X.shape
         Xp = self._pad(X, window)
         lead_i = (Xp[:, 0] - self.lead_mean_[0]) / self.lead_scale_[0]
@@ -456,9 +457,7 @@ class EKGAN(_WindowGANReconstructor):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_params(self):
-        check_float_param(self.alpha_latent, "alpha_latent")
-        return super()._check_params()
+    parameter_constraints = {"alpha_latent": [Interval(Real, 0, None)]}
 
     def _build_networks(self):
         self.generator_ = _UNet2d(self.width, skips=True)
