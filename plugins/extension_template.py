@@ -13,12 +13,20 @@ How to use it
        [project.entry-points."ecgsk.models"]
        my_generator = "my_ecg_models.my_generator:MyGenerator"
 
-4. Check it (the same checks the built-in models pass)::
+4. Check it with the same checks the built-in models pass: one pytest test
+   per check, in your test suite (e.g. ``tests/test_my_generator.py``)::
 
-       python -c "from ecgsk.testing import check_estimator; \
-                  from my_ecg_models.my_generator import MyGenerator; check_estimator(MyGenerator)"
+       from ecgsk.testing import parametrize_with_checks
+       from my_ecg_models.my_generator import MyGenerator
 
-   or run this file: ``python plugins/extension_template.py``.
+       @parametrize_with_checks([MyGenerator])   # every parameter set of get_test_params()
+       def test_ecgsk_compatible(estimator, check):
+           check(estimator)
+
+   or all at once, as a table: ``print(check_estimator(MyGenerator,
+   raise_exceptions=False))`` (with the default ``raise_exceptions=True`` an
+   ``AssertionError`` names every failed check); or run this file:
+   ``python plugins/extension_template.py``.
 
 The division of labour
 ----------------------
@@ -26,9 +34,31 @@ The public methods (``fit``, ``sample``, ``transform``, ``predict_risk``,
 ``score``) live in ecgsk's mixins (:mod:`ecgsk.base`).  They validate the
 input against the data contract -- float32 ``(n_ecgs, n_leads, n_samples)`` in
 mV, no NaN, the right number of leads, ``NotFittedError`` before ``fit`` --
-set ``n_features_in_`` (the number of leads), seed the random streams from
-``random_state``, and then call the private hooks you write.  Your file holds
-your model and its hooks and **no validation code**.
+check the constructor parameters against the ``parameter_constraints`` you
+declare, set ``n_features_in_`` (the number of leads), seed the random streams
+from ``random_state``, and then call the hooks you write.  The hooks
+(``_fit``, ``_sample``, ``_transform``, ``_predict_risk``, and
+``_inverse_transform`` for invertible transformers) carry an underscore
+because they are the template methods behind the public API, not methods a
+user calls; they are the part of ecgsk's protocol that you implement.
+Everything else is declared with two public class attributes:
+
+- ``tags``: a dict over the vocabulary :data:`ecgsk.base.ESTIMATOR_TAGS`
+  (``kind``, ``conditional``, ``requires_conditions``, ``n_leads``,
+  ``min_samples``, ``min_fit_ecgs``, ``fixed_length_param``,
+  ``non_deterministic``, ``python_dependencies``, ``requires_fit``).  An
+  unknown name is a ``TypeError`` when the class is defined.  Read the merged
+  tags back with ``MyGenerator.get_tags()`` or :func:`ecgsk.base.get_tags`.
+- ``parameter_constraints``: parameter name -> list of accepted forms
+  (:class:`~ecgsk.base.Interval`, :class:`~ecgsk.base.Options`,
+  :class:`~ecgsk.base.Satisfies`, ``None``, a type such as ``bool``, or
+  ``"random_state"``), checked at the start of every ``fit``; a bad value is
+  a ``ValueError`` naming the parameter.
+
+Your file holds your model, its hooks and these declarations, and **no
+validation code**.  (For arguments of methods of your own, not constructor
+parameters, use :func:`ecgsk.base.check_int_param` and
+:func:`ecgsk.base.check_float_param`.)
 
 =================  ======================  =====================================================
 kind               mixin                   hooks you implement
@@ -50,13 +80,17 @@ Base-class order: the ecgsk mixin first, then (for torch models)
     class MyGAN(GeneratorMixin, TorchModelMixin, BaseEstimator): ...
 """
 
-import numbers
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 
-from ecgsk.base import GeneratorMixin
+from ecgsk.base import GeneratorMixin, Interval
+
+# More constraint forms, when you need them:
+# from numbers import Real
+# from ecgsk.base import Options, Satisfies
 
 # For the other kinds, import the matching mixin instead:
 # from ecgsk.base import ReconstructorMixin, RiskMixin
@@ -77,8 +111,8 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
     n_leads : int or None, default=None
         Lead count ``fit`` accepts.  A parameter named ``n_leads`` is read by
         the mixin automatically; ``None`` accepts any number of leads.  A model
-        that always needs, say, 8 leads sets the class attribute
-        ``tags = {"n_leads": 8}`` instead.
+        that always needs, say, 8 leads declares the tag ``"n_leads": 8``
+        instead.
     random_state : int, RandomState or None, default=None
         Makes ``fit`` and ``sample`` reproducible.  Every model has it.
 
@@ -100,17 +134,37 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
     """
 
     # -- declarations read by the mixins (public; see ecgsk.base.ESTIMATOR_TAGS) ----
+    # Tags: only those that differ from the defaults.  "kind": ("generator",)
+    # comes from GeneratorMixin.
     tags = {
-        "min_samples": 2,             # shortest accepted signal in samples
-        # "n_leads": 8,               # lead count(s) fit accepts when there is no n_leads parameter
-        # "conditional": True,        # fit/sample take conditions= (a DataFrame); route them with
+        "min_samples": 2,               # shortest accepted signal in samples (a constant)
+        # "n_leads": 8,                 # lead count(s) fit accepts when there is no n_leads parameter
+        # "min_fit_ecgs": 2,            # the fewest ECGs fit accepts (batch norm needs 2)
+        # "fixed_length_param": "length",  # the parameter that fixes the input length
+        # "conditional": True,          # fit/sample take conditions= (a DataFrame); route them with
         # "requires_conditions": True,  # set_fit_request(conditions=True) in cross_validate/GridSearchCV
-        # "non_deterministic": True,  # e.g. cuDNN kernels: the determinism check is skipped
+        # "non_deterministic": True,    # e.g. cuDNN kernels: the determinism check is skipped
+        # "python_dependencies": ("torch",),
+    }
+
+    # Constraints on the constructor parameters, checked at the start of every
+    # fit; a value passes if it satisfies any form in its list.  Other forms:
+    #   "method": [Options("a", "b")],
+    #   "lr": [Interval(Real, 0, None, closed="neither")],
+    #   "window": [Interval(Integral, 32, None, multiple_of=32)],
+    #   "stride": [Interval(Integral, 1, "window")],      # a bound naming another parameter
+    #   "flag": [bool],
+    #   "y": [Satisfies(lambda value, params: ..., "words completing 'must be ...'")],
+    parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None)],
+        "n_leads": [None, Interval(Integral, 1, None)],
+        "random_state": ["random_state"],
     }
 
     def __init__(self, n_components=4, *, n_leads=None, random_state=None):
         # scikit-learn rule: __init__ stores its parameters unchanged and does
-        # nothing else -- no validation, no derived attributes.  Validate in _fit.
+        # nothing else -- no validation, no derived attributes.  The mixin checks
+        # them against parameter_constraints when fit is called.
         self.n_components = n_components
         self.n_leads = n_leads
         self.random_state = random_state
@@ -119,17 +173,14 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
     def _fit(self, X, y=None, *, rng):
         """Learn from ``X``.
 
-        ``X`` is already validated: float32 ``(n_ecgs, n_leads, n_samples)`` in mV.
+        ``X`` is already validated: float32 ``(n_ecgs, n_leads, n_samples)`` in mV,
+        and so are the parameters (``parameter_constraints``).
         ``rng`` is a :class:`numpy.random.RandomState` derived from
         ``random_state``; draw every random number of the fit from it (for
         torch, wrap the fit in ``with ecgsk.nn.base.seeded(rng):``).
         Conditional models also receive ``conditions=`` (a DataFrame).
         The mixin returns ``self``; the return value here is ignored.
         """
-        # TODO: validate your parameters here (ValueError with a clear message).
-        if isinstance(self.n_components, bool) or not isinstance(self.n_components, numbers.Integral) \
-                or self.n_components < 1:
-            raise ValueError(f"n_components must be a positive integer; got {self.n_components!r}")
         # TODO: your model.
         n = len(X)
         k = int(min(self.n_components, max(n - 1, 1)))
@@ -176,11 +227,11 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
         """
         from ecgsk.datasets import make_synthetic_ecgs
 
-        n_leads = self.n_leads if isinstance(self.n_leads, numbers.Integral) else 1
+        n_leads = 1 if self.n_leads is None else self.n_leads
         return make_synthetic_ecgs(n_ecgs, n_leads=n_leads, n_samples=250, random_state=random_state), {}
 
-    # scikit-learn's __sklearn_tags__ is derived from the ecgsk tags above
-    # (three_d_array=True, non_deterministic, requires_fit): no override needed.
+    # scikit-learn's own estimator tags (3-D input, non-determinism, requires_fit)
+    # are derived from the ecgsk tags above: declare ecgsk tags only.
 
 
 # ---------------------------------------------------------------------------------------
@@ -209,14 +260,19 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
 #             return risk                         # (n,), higher = earlier event
 #
 #     ``predict`` is ``predict_risk``; ``score`` is Harrell's C-index.  The
-#     default get_test_data already supplies a survival y.
+#     default get_test_data already supplies a survival y (and conditions when
+#     the tag "requires_conditions" is True).
 #
 # Torch models:
 #
 #     import torch
 #     from ecgsk.nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
 #
+#     from ecgsk.utils.constraints import TORCH_PARAMETER_CONSTRAINTS  # device, lr, max_epochs, ...
+#
 #     class MyGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
+#         tags = {"python_dependencies": ("torch",), "min_fit_ecgs": 2}
+#         parameter_constraints = {**TORCH_PARAMETER_CONSTRAINTS, "latent_dim": [Interval(Integral, 1, None)]}
 #         def __init__(self, ..., device="auto", verbose=0, random_state=None): ...
 #         def _fit(self, X, y=None, *, rng):
 #             with seeded(rng):                          # seeds torch from rng, global RNG untouched
@@ -241,5 +297,5 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
 if __name__ == "__main__":  # python plugins/extension_template.py
     from ecgsk.testing import check_estimator
 
-    print(check_estimator(MyGenerator))
-    print("MyGenerator passes ecgsk.testing.check_estimator")
+    # raise_exceptions=True (the default) raises an AssertionError naming every failed check.
+    print(check_estimator(MyGenerator, raise_exceptions=False))

@@ -1,11 +1,12 @@
 """Third-party plugins, end to end: real pip installs, real entry points.
 
-The example plugin (``plugins/ecgsk-example-plugin``) is pip-installed into the
-test environment by a session fixture, exactly as a user would install it, and
-then discovered through the ``ecgsk.models`` entry-point group.  The broken
-fixture plugin (``plugins/broken-plugin``) is pip-installed with ``--target``
-into a temporary directory that is put on ``sys.path`` only for the tests that
-use it, so a broken plugin never stays in the environment.
+Both plugins are pip-installed with ``--target`` into temporary directories,
+never into the test environment, so the suite leaves the environment as it
+found it.  The example plugin (``plugins/ecgsk-example-plugin``) is put on
+``sys.path`` by a session fixture and discovered through the ``ecgsk.models``
+entry-point group (``importlib.metadata`` scans ``sys.path``); at teardown the
+directory leaves ``sys.path`` again.  The broken fixture plugin
+(``plugins/broken-plugin``) is on ``sys.path`` only for the tests that use it.
 
 Both builds run from copies in a temporary directory, so the checkout gets no
 ``build/`` or ``*.egg-info`` folders.  ``--no-index --no-build-isolation
@@ -16,6 +17,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import shutil
+import os
 import subprocess
 import sys
 import warnings
@@ -29,6 +31,7 @@ from sklearn.preprocessing import FunctionTransformer
 import ecgsk
 from ecgsk.datasets import make_synthetic_ecgs
 from ecgsk.pipeline import ECGPipeline
+from ecgsk.preprocessing import BandpassFilter, detect_rpeaks
 from ecgsk.registry import PluginWarning
 from ecgsk.testing import check_estimator
 
@@ -61,26 +64,58 @@ def _list_models_quietly():
         return ecgsk.list_models()
 
 
-@pytest.fixture(scope="session")
-def example_plugin(tmp_path_factory):
-    """Install the example plugin into this environment (no uninstall: it is harmless).
+def _forget_modules(prefix):
+    for name in [m for m in sys.modules if m == prefix or m.startswith(prefix + ".")]:
+        del sys.modules[name]
 
-    Falls back to ``pip install --target`` plus ``sys.path`` when the
-    environment is not writable.
-    """
-    workdir = tmp_path_factory.mktemp("example-plugin")
-    result = _pip_install(EXAMPLE_SRC, workdir)
+
+def _installed_in_environment(dist_name=EXAMPLE_DIST):
+    """Whether a fresh interpreter of this environment (no test-time sys.path entries) finds ``dist_name``."""
+    code = ("import importlib.metadata as m, sys\n"
+            "try:\n    m.distribution(sys.argv[1])\nexcept m.PackageNotFoundError:\n    print('absent')\n"
+            "else:\n    print('installed')\n")
+    out = subprocess.run([sys.executable, "-c", code, dist_name], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT.parent)
+    assert out.returncode == 0 and out.stdout.strip() in ("absent", "installed"), (out.stdout, out.stderr)
+    return out.stdout.strip() == "installed"
+
+
+@pytest.fixture(scope="session")
+def installed_before():
+    """Whether the environment had the example plugin before the session (normally not)."""
+    return _installed_in_environment()
+
+
+@pytest.fixture(scope="session")
+def example_plugin_site(tmp_path_factory, installed_before):
+    """The example plugin, pip-installed into a private ``--target`` directory (not the environment)."""
+    target = tmp_path_factory.mktemp("example-plugin-site")
+    result = _pip_install(EXAMPLE_SRC, tmp_path_factory.mktemp("example-plugin-build"), "--target", str(target))
     if result.returncode != 0:
-        target = workdir / "site"
-        fallback = _pip_install(EXAMPLE_SRC, tmp_path_factory.mktemp("example-plugin-fallback"),
-                                "--target", str(target))
-        if fallback.returncode != 0:
-            _fail_install(EXAMPLE_SRC, result, fallback)
-        sys.path.insert(0, str(target))
+        _fail_install(EXAMPLE_SRC, result)
+    return target
+
+
+@pytest.fixture(scope="session")
+def example_plugin(example_plugin_site, installed_before):
+    """Make the example plugin importable and discoverable for the session; undone at teardown."""
+    entry = str(example_plugin_site)
+    sys.path.insert(0, entry)
     importlib.invalidate_caches()
-    dist = importlib.metadata.distribution(EXAMPLE_DIST)
-    assert any(ep.group == "ecgsk.models" and ep.name == MODEL_NAME for ep in dist.entry_points)
-    return dist
+    try:
+        dist = importlib.metadata.distribution(EXAMPLE_DIST)
+        assert any(ep.group == "ecgsk.models" and ep.name == MODEL_NAME for ep in dist.entry_points)
+        yield dist
+    finally:
+        while entry in sys.path:
+            sys.path.remove(entry)
+        _forget_modules("ecgsk_example_plugin")
+        importlib.invalidate_caches()
+    # After teardown the private copy is gone from this process, and the environment is as it was.
+    if not installed_before:
+        with pytest.raises(importlib.metadata.PackageNotFoundError):
+            importlib.metadata.distribution(EXAMPLE_DIST)
+    assert _installed_in_environment() == installed_before
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +137,7 @@ def broken_plugin(broken_plugin_dir, example_plugin):
         yield broken_plugin_dir
     finally:
         sys.path.remove(str(broken_plugin_dir))
-        sys.modules.pop("ecgsk_broken_plugin", None)
+        _forget_modules("ecgsk_broken_plugin")
         importlib.invalidate_caches()
 
 
@@ -122,6 +157,20 @@ def test_example_plugin_is_listed(example_plugin):
     assert row["kind"] == "generator"
     assert row["distribution"] == EXAMPLE_DIST
     assert row["object"] == "ecgsk_example_plugin.beat_template:BeatTemplateGenerator"
+
+
+def test_example_plugin_is_not_installed_in_the_environment(example_plugin, example_plugin_site,
+                                                           installed_before):
+    # The distribution the tests see is the private --target copy ...
+    location = Path(example_plugin.locate_file("")).resolve()
+    assert location == example_plugin_site.resolve(), location
+    # ... and a plain interpreter (the environment without the fixture's sys.path entry)
+    # sees the environment exactly as it was before the session: nothing was installed
+    # into site-packages, so nothing is left behind when the fixture's teardown drops the
+    # directory from sys.path (the teardown asserts that too).
+    assert _installed_in_environment() == installed_before
+    if not installed_before:
+        assert not _installed_in_environment()
 
 
 def test_example_plugin_get_and_make_model(example_plugin):
@@ -168,9 +217,12 @@ def test_example_plugin_in_pipeline(example_plugin):
     assert search.best_estimator_.sample(1).shape == (1, 12, 2000)
 
 
-def test_example_plugin_samples_look_like_the_training_ecgs(example_plugin):
-    from ecgsk_example_plugin import detect_r_peaks
+def _peaks(ecg, fs):
+    """R peaks of one ECG with ecgsk's detector, the one the plugin uses."""
+    return detect_rpeaks(np.asarray(ecg)[None], fs)[0]
 
+
+def test_example_plugin_samples_look_like_the_training_ecgs(example_plugin):
     fs = 500
     X = make_synthetic_ecgs(12, n_leads=12, fs=fs, n_samples=5000, heart_rate=(60, 80), random_state=3)
     model = ecgsk.make_model(MODEL_NAME, n_components=4, random_state=0).fit(X)
@@ -178,13 +230,13 @@ def test_example_plugin_samples_look_like_the_training_ecgs(example_plugin):
     assert S.shape == (6, 12, 5000)
 
     # Heart rate: one R peak per sampled RR interval, within the training range.
-    rates = [60.0 * (len(detect_r_peaks(s, fs)) - 1) / (np.ptp(detect_r_peaks(s, fs)) / fs) for s in S]
+    rates = [60.0 * (len(p) - 1) / (np.ptp(p) / fs) for p in detect_rpeaks(S, fs)]
     assert all(52 <= r <= 88 for r in rates), rates
 
     # Beat shape: the mean sampled beat matches the mean training beat, lead by lead.
     def mean_beat(batch):
         pre, post = model._window()
-        beats = [ecg[:, p - pre:p + post] for ecg in batch for p in detect_r_peaks(ecg, fs)
+        beats = [ecg[:, p - pre:p + post] for ecg in batch for p in _peaks(ecg, fs)
                  if p >= pre and p + post <= ecg.shape[1]]
         return np.mean(beats, axis=0)
 
@@ -208,33 +260,42 @@ def test_example_plugin_too_short_signals_error(example_plugin):
         ecgsk.make_model(MODEL_NAME, n_components=0).fit(make_synthetic_ecgs(4, n_leads=1, n_samples=2000))
 
 
-def test_r_peak_detector_on_cpsc2019(example_plugin, data_dir):
-    """The plugin's detector against the reference R peaks of CPSC 2019 (75 ms tolerance)."""
+def test_example_plugin_uses_ecgsk_signal_processing(example_plugin, data_dir, monkeypatch):
+    """The plugin reuses ecgsk's R-peak detector and filters, here on the noisy CPSC 2019 records."""
     from ecgsk.datasets import load_cpsc2019
-    from ecgsk_example_plugin import detect_r_peaks
+    from ecgsk_example_plugin import beat_template
 
+    assert beat_template.detect_rpeaks is detect_rpeaks
+    assert beat_template.BandpassFilter is BandpassFilter
+    assert not hasattr(beat_template, "detect_r_peaks")  # no detector of its own any more
+    calls = []
+
+    def spy(X, fs=500, **kwargs):
+        calls.append(len(X))
+        return detect_rpeaks(X, fs, **kwargs)
+
+    monkeypatch.setattr(beat_template, "detect_rpeaks", spy)
     X, references = load_cpsc2019(data_dir / "cpsc2019")
-    assert len(X) == 50
-    tp = fn = fp = 0
-    for ecg, ref in zip(X, references):
-        ref = np.asarray(ref, dtype=int).ravel()
-        peaks = detect_r_peaks(ecg, 500)
-        if len(peaks) == 0 or len(ref) == 0:
-            fn += len(ref)
-            fp += len(peaks)
-            continue
-        found = np.abs(ref[:, None] - peaks[None, :]).min(axis=1) <= 37
-        hit = np.abs(peaks[:, None] - ref[None, :]).min(axis=1) <= 37
-        tp, fn, fp = tp + found.sum(), fn + (~found).sum(), fp + (~hit).sum()
-    sensitivity, ppv = tp / (tp + fn), tp / (tp + fp)
-    assert sensitivity > 0.9 and ppv > 0.85, (sensitivity, ppv)
+    model = ecgsk.make_model(MODEL_NAME, n_components=3, random_state=0).fit(X)
+    assert calls == [len(X)]
+    # Every complete beat window around a detected R peak is one training beat ...
+    pre, post = model._window()
+    expected = sum(int(((p >= pre) & (p + post <= X.shape[2])).sum()) for p in detect_rpeaks(X, 500))
+    assert model.n_beats_ == expected
+    # ... and ecgsk's detector finds about as many beats as the reference annotates.
+    n_ref = sum(len(np.ravel(r)) for r in references)
+    n_found = sum(len(p) for p in detect_rpeaks(X, 500))
+    assert abs(n_found - n_ref) < 0.15 * n_ref, (n_found, n_ref)
+    # The high-pass is ecgsk's BandpassFilter with high=None.
+    np.testing.assert_allclose(
+        model._highpass(X[:2]),
+        BandpassFilter(low=0.5, high=None, order=2, fs=500).fit_transform(X[:2]), atol=1e-6)
 
 
 def test_example_plugin_on_ludb(example_plugin, data_dir):
     """Fitted on real 12-lead ECGs, the samples keep the heart rate and beat a per-sample Gaussian."""
     from ecgsk.datasets import load_ludb
     from ecgsk.testing import GaussianECGGenerator
-    from ecgsk_example_plugin import detect_r_peaks
 
     X, _ = load_ludb(data_dir / "ludb")
     X = X[:60]
@@ -244,7 +305,7 @@ def test_example_plugin_on_ludb(example_plugin, data_dir):
     assert S.shape == (20, 12, 5000) and np.isfinite(S).all()
 
     def median_rate(batch):
-        return np.median([60.0 / np.median(np.diff(detect_r_peaks(ecg, 500)) / 500) for ecg in batch])
+        return np.median([60.0 / np.median(np.diff(p) / 500) for p in detect_rpeaks(batch, 500)])
 
     real, fake = median_rate(X), median_rate(S)
     assert abs(fake - real) < 0.15 * real, (real, fake)

@@ -1,14 +1,16 @@
 """A beat-template ECG generator: per-lead PCA on R-peak-aligned beats.
 
 The model is deliberately small, but it is a real generative model of rhythm
-strips:
+strips.  Its signal processing is ecgsk's own, not a copy:
 
-1. **R peaks.** Every training ECG is band-passed to the QRS band (8-20 Hz),
-   the squared leads are summed into one envelope, and
-   :func:`scipy.signal.find_peaks` picks the QRS complexes with a refractory
-   distance and an adaptive height threshold (:func:`detect_r_peaks`).
+1. **R peaks.** :func:`ecgsk.preprocessing.detect_rpeaks` finds the QRS
+   complexes of every training ECG (neurokit2's detector on each lead, the
+   leads combined by voting and each beat placed at the multi-lead QRS
+   magnitude maximum).
 2. **Beats.** A window of ``before`` + ``after`` seconds around each R peak
-   is cut from the high-passed signal, giving an array of aligned beats.
+   is cut from the signal after an :class:`ecgsk.preprocessing.BandpassFilter`
+   high-pass (``highpass`` Hz) has removed baseline wander, giving an array of
+   aligned beats.
 3. **Shape model.** Each lead gets its own :class:`~sklearn.decomposition.PCA`.
    The per-lead PCA coefficients of one beat are concatenated, and a
    two-level Gaussian is fitted to them: a *between-record* Gaussian over each
@@ -25,98 +27,33 @@ strips:
 
 The output is a float32 batch ``(n_samples, n_leads, length)`` in mV.
 
+The class declares what ecgsk's mixin checks -- its ``tags`` and its
+``parameter_constraints`` -- and holds no validation code of its own.
+
 This module is the reference example for plugin authors; see
 ``docs/plugins.md`` in the ecgsk repository.
 """
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
-from scipy import signal
-from scipy.ndimage import maximum_filter1d
 from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
-from ecgsk.base import GeneratorMixin
+from ecgsk.base import GeneratorMixin, Interval, Satisfies
+from ecgsk.preprocessing import BandpassFilter, detect_rpeaks
 
-__all__ = ["BeatTemplateGenerator", "detect_r_peaks"]
+__all__ = ["BeatTemplateGenerator"]
 
 #: Physiological RR limits in seconds (240 and 24 beats per minute).
 _RR_MIN, _RR_MAX = 0.25, 2.5
 
 
-def _filtfilt(sos, x):
-    """Zero-phase filtering that also works for short signals."""
-    n = x.shape[-1]
-    padlen = min(3 * (2 * len(sos) + 1), n - 1)
-    return signal.sosfiltfilt(sos, x, axis=-1, padlen=max(padlen, 0))
-
-
-def detect_r_peaks(ecg, fs=500.0, *, min_rr=_RR_MIN, threshold=0.3):
-    """Find R peaks in one (multi-lead) ECG.
-
-    Every lead is band-passed to the QRS band (8-20 Hz); the squared leads are
-    summed, smoothed over 40 ms and square-rooted into one QRS envelope.
-    Candidate maxima at least ``min_rr`` apart are found with
-    :func:`scipy.signal.find_peaks`.  A candidate is an R peak when it reaches
-    ``threshold`` times the envelope's running maximum over 1.5 s; that
-    reference is clipped to between 0.5 and 3 times its median over the record,
-    so one artefact cannot hide its neighbours and a long pause cannot promote
-    a T wave.  Using every lead makes the detector robust to a lead with a
-    small or inverted QRS.
-
-    On the 50 single-lead records of CPSC 2019 (noisy, arrhythmic) this gives a
-    sensitivity of about 0.94 and a positive predictivity of about 0.90 with
-    the challenge's 75 ms tolerance (``tests/test_plugins.py``).
-
-    Parameters
-    ----------
-    ecg : array-like of shape (n_leads, n_samples) or (n_samples,)
-        One ECG in mV.
-    fs : float, default=500.0
-        Sampling rate in Hz; at least 50 Hz.
-    min_rr : float, default=0.25
-        Refractory period in seconds (no two peaks closer than this).
-    threshold : float, default=0.3
-        Fraction of the local reference envelope a peak must reach.
-
-    Returns
-    -------
-    ndarray of int, shape (n_peaks,)
-        Sample indices of the R peaks (QRS-envelope maxima), increasing.
-
-    Examples
-    --------
-    >>> from ecgsk.datasets import make_synthetic_ecgs
-    >>> X = make_synthetic_ecgs(1, n_leads=12, n_samples=5000, heart_rate=(60, 60), hrv=0.0,
-    ...                         random_state=0)
-    >>> len(detect_r_peaks(X[0], fs=500))
-    10
-    """
-    x = np.asarray(ecg, dtype=np.float64)
-    if x.ndim == 1:
-        x = x[None, :]
-    if x.ndim != 2:
-        raise ValueError(f"ecg must have shape (n_leads, n_samples) or (n_samples,); got shape {x.shape}")
-    if fs < 50:
-        raise ValueError(f"R-peak detection needs fs of at least 50 Hz; got fs={fs}")
-    if x.shape[1] < 3:
-        return np.zeros(0, dtype=int)
-    x = x - np.median(x, axis=1, keepdims=True)
-    sos = signal.butter(3, [8.0, 20.0], btype="bandpass", fs=fs, output="sos")
-    energy = (_filtfilt(sos, x) ** 2).sum(axis=0)
-    width = max(1, int(round(0.04 * fs)))
-    envelope = np.sqrt(np.convolve(energy, np.ones(width) / width, mode="same"))
-    candidates, props = signal.find_peaks(envelope, distance=max(1, int(round(min_rr * fs))), height=0.0)
-    if len(candidates) == 0:
-        return candidates.astype(int)
-    running_max = maximum_filter1d(envelope, size=max(1, int(round(1.5 * fs))))
-    typical = np.median(running_max)
-    if typical <= 0:
-        return np.zeros(0, dtype=int)
-    reference = np.clip(running_max, 0.5 * typical, 3.0 * typical)
-    return candidates[props["peak_heights"] >= threshold * reference[candidates]].astype(int)
+def _below_nyquist(value, params):
+    """A cut-off in Hz strictly between 0 and fs / 2 (for ``highpass``)."""
+    return (isinstance(value, Real) and not isinstance(value, bool)
+            and 0 < value < float(params["fs"]) / 2)
 
 
 def _sqrt_psd(cov):
@@ -133,7 +70,8 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
     n_components : int, default=5
         PCA components per lead (capped at the number of beats found minus one).
     fs : float, default=500
-        Sampling rate of the ECGs in Hz.
+        Sampling rate of the ECGs in Hz; at least 100 (what
+        :func:`ecgsk.preprocessing.detect_rpeaks` needs).
     before, after : float, default=0.25, 0.45
         Beat window around each R peak, in seconds.  The default spans the P
         wave to the end of the T wave at usual heart rates.
@@ -143,8 +81,10 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
         Duration in seconds of the raised-cosine fade at each end of a beat
         window; neighbouring beats cross-fade where their windows overlap.
     highpass : float or None, default=0.5
-        Cut-off in Hz of the high-pass filter that removes baseline wander
-        before beats are cut out; ``None`` disables it.
+        Cut-off in Hz of the high-pass filter (an order-2 zero-phase
+        :class:`ecgsk.preprocessing.BandpassFilter` with ``high=None``) that
+        removes baseline wander before beats are cut out; ``None`` disables
+        it.  Must lie below ``fs / 2``.
     n_leads : int or None, default=None
         Number of leads ``fit`` accepts; ``None`` accepts any.
     random_state : int, RandomState or None, default=None
@@ -177,7 +117,8 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
 
     See Also
     --------
-    detect_r_peaks : the R-peak detector used in ``fit``.
+    ecgsk.preprocessing.detect_rpeaks : the R-peak detector used in ``fit``.
+    ecgsk.preprocessing.BandpassFilter : the baseline-wander high-pass.
 
     Examples
     --------
@@ -194,6 +135,26 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
     >>> ecgsk.get_model("beat_template") is BeatTemplateGenerator  # doctest: +SKIP
     True
     """
+
+    # -- declarations read by ecgsk's GeneratorMixin ------------------------------
+    # The shortest ECG accepted.  A beat window is a few hundred samples, but its
+    # length depends on fs, before and after; an ECG with no complete beat is
+    # reported by _fit ("found 0 complete beat(s) ...").  100 samples is what the
+    # filters' edge padding needs.
+    tags = {"min_samples": 100}
+
+    # Checked at the start of every fit; a bad value is a ValueError naming it.
+    parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None)],
+        "fs": [Interval(Real, 100, None)],
+        "before": [Interval(Real, 0, None, closed="neither")],
+        "after": [Interval(Real, 0, None, closed="neither")],
+        "length": [None, Interval(Integral, 1, None)],
+        "crossfade": [Interval(Real, 0, None)],
+        "highpass": [None, Satisfies(_below_nyquist, "a cut-off in Hz between 0 and fs/2")],
+        "n_leads": [None, Interval(Integral, 1, None)],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -222,15 +183,13 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
     # -- the hooks ecgsk's GeneratorMixin calls -----------------------------------
     def _fit(self, X, y=None, *, rng):
         """Fit the shape and rhythm models; ``X`` is validated float32 (n, leads, T) in mV."""
-        self._check_params()
         n_ecgs, n_leads, n_times = X.shape
         fs = float(self.fs)
         pre, post = self._window()
         clean = self._highpass(X)
 
         beats, beat_record, rec_log_rr, log_rr_resid, all_rr = [], [], [], [], []
-        for i in range(n_ecgs):
-            peaks = detect_r_peaks(X[i], fs)
+        for i, peaks in enumerate(detect_rpeaks(X, fs)):
             rr = np.diff(peaks) / fs
             rr = rr[(rr >= _RR_MIN) & (rr <= _RR_MAX)]
             if len(rr):
@@ -316,6 +275,7 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
 
     # -- helpers ------------------------------------------------------------------
     def _window(self):
+        """Samples before and after the R peak in a beat window."""
         fs = float(self.fs)
         return int(round(float(self.before) * fs)), int(round(float(self.after) * fs))
 
@@ -329,29 +289,11 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
         return w
 
     def _highpass(self, X):
+        """Remove baseline wander with ecgsk's zero-phase Butterworth high-pass."""
         if self.highpass is None:
-            return X.astype(np.float64)
-        sos = signal.butter(2, float(self.highpass), btype="highpass", fs=float(self.fs), output="sos")
-        return _filtfilt(sos, X.astype(np.float64))
-
-    def _check_params(self):
-        def positive(name, integer=False):
-            value = getattr(self, name)
-            kind = numbers.Integral if integer else numbers.Real
-            if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-                raise ValueError(f"{name} must be a positive {'integer' if integer else 'number'}; got {value!r}")
-
-        positive("n_components", integer=True)
-        positive("fs")
-        positive("before")
-        positive("after")
-        if self.length is not None:
-            positive("length", integer=True)
-        if isinstance(self.crossfade, bool) or not isinstance(self.crossfade, numbers.Real) or self.crossfade < 0:
-            raise ValueError(f"crossfade must be a non-negative number of seconds; got {self.crossfade!r}")
-        if self.highpass is not None and not (0 < float(self.highpass) < float(self.fs) / 2):
-            raise ValueError(f"highpass must be None or between 0 and fs/2 = {float(self.fs) / 2} Hz; "
-                             f"got {self.highpass!r}")
+            return np.asarray(X, dtype=np.float64)
+        hp = BandpassFilter(low=float(self.highpass), high=None, order=2, fs=float(self.fs))
+        return hp.fit_transform(X).astype(np.float64)
 
     # -- what ecgsk.testing.check_estimator uses -----------------------------------
     @classmethod
@@ -370,12 +312,17 @@ class BeatTemplateGenerator(GeneratorMixin, BaseEstimator):
     def get_test_data(self, n_ecgs=8, random_state=0):
         """Synthetic ECGs long enough for several beats each (4 s), and no fit parameters.
 
-        The default of :class:`ecgsk.base.GeneratorMixin` would give 1-s signals,
-        which hold at most one complete beat.
+        The default of :class:`ecgsk.base.ECGEstimatorMixin` would give 1-s
+        signals, which hold at most one complete beat.
+
+        Returns
+        -------
+        X : ndarray of shape (n_ecgs, n_leads, 4 * fs)
+        fit_params : dict
         """
         from ecgsk.datasets import make_synthetic_ecgs
 
-        n_leads = self.n_leads if isinstance(self.n_leads, numbers.Integral) else 2
-        n_times = int(round(4.0 * float(self.fs)))
-        X = make_synthetic_ecgs(n_ecgs, n_leads=n_leads, fs=self.fs, n_samples=n_times, random_state=random_state)
+        n_leads = 2 if self.n_leads is None else self.n_leads
+        X = make_synthetic_ecgs(n_ecgs, n_leads=n_leads, fs=self.fs, n_samples=int(round(4.0 * self.fs)),
+                                random_state=random_state)
         return X, {}
