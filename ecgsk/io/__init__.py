@@ -1,0 +1,65 @@
+"""Readers and writers for ECG files (no torch).
+
+Every reader returns signals in **millivolts** as ``float32``, leads first
+(``(n_leads, n_samples)`` for one record, ``(n_ecgs, n_leads, n_samples)`` for
+a directory), with the 12 standard leads in :data:`~ecgsk.leads.LEADS_12`
+order.  A file that is corrupt or truncated raises :class:`ECGFileError`
+(a :class:`ValueError`) whose message names the file; readers never return
+partial data.
+
+Formats
+-------
+- WFDB (``.hea`` + ``.dat``/``.mat``) through the ``wfdb`` package:
+  :func:`read_wfdb`, :func:`write_wfdb`.
+- PhysioNet/CinC challenge directories (``.hea`` + ``.mat`` holding ``val``):
+  :func:`read_challenge_dir`.
+- deepfake-ecg ``.asc`` text files (5000 rows of 8 integers in microvolts,
+  leads I, II, V1-V6): :func:`read_asc`, :func:`read_asc_dir`,
+  :func:`write_asc`, :func:`write_asc_microvolts`.  The writers produce files
+  byte-identical to ``deepfakeecg.generate`` (which calls
+  ``np.savetxt(path, ints, fmt='%i')``) at a fraction of the cost.
+- NumPy ``.npy``/``.npz`` and CSV: :func:`write_npy`, :func:`read_npy`,
+  :func:`write_npz`, :func:`read_npz`, :func:`write_csv`, :func:`read_csv`.
+
+Modules
+-------
+One module per format, all re-exported here: :mod:`ecgsk.io.wfdb`,
+:mod:`ecgsk.io.challenge`, :mod:`ecgsk.io.asc`, :mod:`ecgsk.io.npy`,
+:mod:`ecgsk.io.csv`; shared private helpers live in ``ecgsk.io._common``.
+"""
+
+from ecgsk.exceptions import ECGFileError
+from ecgsk.io.asc import (
+    format_asc,
+    mv_to_asc_microvolts,
+    net_output_to_microvolts,
+    read_asc,
+    read_asc_dir,
+    write_asc,
+    write_asc_microvolts,
+)
+from ecgsk.io.challenge import _parse_age, _parse_sex, read_challenge_dir, read_challenge_record
+from ecgsk.io.csv import read_csv, write_csv
+from ecgsk.io.npy import read_npy, read_npz, write_npy, write_npz
+from ecgsk.io.wfdb import read_wfdb, write_wfdb
+
+__all__ = [
+    "ECGFileError",
+    "read_wfdb",
+    "read_challenge_dir",
+    "read_challenge_record",
+    "read_asc",
+    "read_asc_dir",
+    "format_asc",
+    "mv_to_asc_microvolts",
+    "net_output_to_microvolts",
+    "write_asc",
+    "write_asc_microvolts",
+    "write_npy",
+    "read_npy",
+    "write_npz",
+    "read_npz",
+    "write_csv",
+    "read_csv",
+    "write_wfdb",
+]

@@ -1,0 +1,229 @@
+"""PhysioNet/CinC challenge records and directories (``.hea`` + ``.mat`` holding ``val``).
+
+:func:`read_challenge_record` and :func:`read_challenge_dir`, with a header
+parser that needs no ``wfdb`` and the age/sex parsing of header comments.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ecgsk.io._common import _fail, _record_base, _reorder_standard, _units_factor
+from ecgsk.leads import canonical_lead_name
+
+__all__ = ["read_challenge_record", "read_challenge_dir"]
+
+
+_GAIN_RE = re.compile(r"^([-+0-9.eE]+)(?:\(([-+0-9]+)\))?(?:/(\S+))?$")
+
+
+def _parse_challenge_header(hea):
+    """Parse a challenge header without wfdb: fs, n_samples, per-lead gain/baseline/units/name, comments."""
+    try:
+        text = Path(hea).read_text(errors="strict")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(hea, "could not read header", exc)
+    lines = [ln.strip() for ln in text.splitlines()]
+    comments = [ln.lstrip("#").strip() for ln in lines if ln.startswith("#")]
+    body = [ln for ln in lines if ln and not ln.startswith("#")]
+    if not body:
+        _fail(hea, "empty header")
+    first = body[0].split()
+    try:
+        n_sig = int(first[1])
+        fs = float(first[2].split("/")[0])
+        sig_len = int(first[3])
+    except (IndexError, ValueError) as exc:
+        _fail(hea, f"malformed record line {body[0]!r}", exc)
+    if len(body) < 1 + n_sig:
+        _fail(hea, f"header declares {n_sig} signals but has {len(body) - 1} signal lines (truncated?)")
+    gains, baselines, units, names, files = [], [], [], [], []
+    for ln in body[1 : 1 + n_sig]:
+        parts = ln.split()
+        if len(parts) < 3:
+            _fail(hea, f"malformed signal line {ln!r}")
+        m = _GAIN_RE.match(parts[2])
+        if not m:
+            _fail(hea, f"malformed gain {parts[2]!r}")
+        gain = float(m.group(1)) or 200.0
+        adc_zero = int(parts[4]) if len(parts) > 4 else 0
+        baseline = int(m.group(2)) if m.group(2) is not None else adc_zero
+        gains.append(gain)
+        baselines.append(baseline)
+        units.append(m.group(3) or "mV")
+        names.append(parts[8] if len(parts) > 8 else f"ch{len(names)}")
+        files.append(parts[0])
+    return {
+        "n_sig": n_sig,
+        "fs": fs,
+        "sig_len": sig_len,
+        "gain": gains,
+        "baseline": baselines,
+        "units": units,
+        "leads": names,
+        "files": files,
+        "comments": comments,
+    }
+
+
+def _parse_sex(value):
+    if value is None:
+        return None
+    v = str(value).strip().lower()
+    if v in ("m", "male", "man", "0"):
+        return "M"
+    if v in ("f", "female", "woman", "1"):
+        return "F"
+    return None
+
+
+def _parse_age(value):
+    """Ages as float; ``">89"`` becomes 90.0, ``"NaN"``/unknown become NaN."""
+    if value is None:
+        return np.nan
+    v = str(value).strip()
+    m = re.match(r"^([<>]=?)?\s*(\d+(?:\.\d+)?)", v)
+    if not m:
+        return np.nan
+    age = float(m.group(2))
+    if m.group(1) and m.group(1).startswith(">"):
+        age += 1.0
+    return age
+
+
+def _comment_fields(comments):
+    fields = {}
+    for c in comments:
+        if ":" in c:
+            key, value = c.split(":", 1)
+            fields[key.strip().lower().strip("<>")] = value.strip()
+    return fields
+
+
+def read_challenge_record(path):
+    """Read one PhysioNet/CinC challenge record (``.hea`` + ``.mat`` holding ``val``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The record, with or without the ``.hea``/``.mat`` suffix.
+
+    Returns
+    -------
+    X : ndarray of float32, shape (n_leads, n_samples)
+        In mV (``(val - baseline) / gain`` per lead; gain units ``mV`` or
+        ``mv``, µV converted), standard leads in LEADS_12 order.
+    info : dict
+        ``record``, ``age`` (float), ``sex`` (``"M"``/``"F"``/None), ``dx``
+        (list of SNOMED codes as str), ``fs``, ``leads``, ``comments``.
+
+    Raises
+    ------
+    ECGFileError
+        If a file is missing, truncated or does not match its header.
+
+    Examples
+    --------
+    >>> from ecgsk.datasets import get_data_home
+    >>> X, info = read_challenge_record(get_data_home() / "cinc2021" / "HR06000")
+    >>> X.shape, info["sex"]
+    ((12, 5000), 'F')
+    """
+    from scipy.io import loadmat
+
+    base = _record_base(path)
+    hea = base.with_name(base.name + ".hea")
+    mat = base.with_name(base.name + ".mat")
+    if not hea.is_file():
+        _fail(hea, "header file not found")
+    if not mat.is_file():
+        _fail(mat, "signal file not found")
+    header = _parse_challenge_header(hea)
+    try:
+        contents = loadmat(str(mat), variable_names=["val"])
+    except Exception as exc:
+        _fail(mat, "could not read MATLAB file (corrupt or truncated?)", exc)
+    if "val" not in contents:
+        _fail(mat, "no variable 'val' in the MATLAB file")
+    val = np.asarray(contents["val"])
+    if val.ndim != 2 or val.shape != (header["n_sig"], header["sig_len"]):
+        _fail(mat, f"'val' has shape {val.shape}, header {hea.name} declares {(header['n_sig'], header['sig_len'])}")
+    gain = np.asarray(header["gain"], dtype=np.float64)[:, None]
+    baseline = np.asarray(header["baseline"], dtype=np.float64)[:, None]
+    factors = [_units_factor(u) for u in header["units"]]
+    if any(f is None for f in factors):
+        _fail(hea, f"signal units {header['units']} are not all voltages (mV, uV, V)")
+    factors = np.array(factors)[:, None]
+    X = ((val.astype(np.float64) - baseline) / gain * factors).astype(np.float32)
+    leads = [canonical_lead_name(n) for n in header["leads"]]
+    X, leads, _ = _reorder_standard(X, leads)
+    fields = _comment_fields(header["comments"])
+    dx = [d.strip() for d in fields.get("dx", "").split(",") if d.strip()]
+    info = {
+        "record": base.name,
+        "age": _parse_age(fields.get("age")),
+        "sex": _parse_sex(fields.get("sex")),
+        "dx": dx,
+        "fs": header["fs"],
+        "leads": leads,
+        "comments": header["comments"],
+    }
+    return np.ascontiguousarray(X), info
+
+
+def read_challenge_dir(path):
+    """Read every record of a PhysioNet/CinC challenge directory.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A directory of ``NAME.hea`` + ``NAME.mat`` pairs.  Records are read in
+        sorted name order.
+
+    Returns
+    -------
+    X : ndarray of float32, shape (n_records, 12, n_samples)
+        In mV, leads in :data:`~ecgsk.leads.LEADS_12` order.
+    meta : pandas.DataFrame
+        One row per record, columns ``record``, ``age`` (float), ``sex``
+        (``"M"``/``"F"``/None), ``dx`` (list of SNOMED CT codes as str),
+        ``fs`` and ``leads`` (tuple of names).
+
+    Raises
+    ------
+    ECGFileError
+        If a record is corrupt, or records differ in lead count or length.
+    FileNotFoundError
+        If the directory holds no ``.hea`` files.
+
+    Examples
+    --------
+    >>> from ecgsk.datasets import get_data_home
+    >>> X, meta = read_challenge_dir(get_data_home() / "cinc2021")
+    >>> X.shape, list(meta.columns)
+    ((30, 12, 5000), ['record', 'age', 'sex', 'dx', 'fs', 'leads'])
+    """
+    import pandas as pd
+
+    path = Path(path)
+    headers = sorted(path.glob("*.hea"))
+    if not headers:
+        raise FileNotFoundError(f"{path}: no challenge records (*.hea) found")
+    signals, rows = [], []
+    for hea in headers:
+        x, info = read_challenge_record(hea)
+        if signals and x.shape != signals[0].shape:
+            _fail(hea, f"signal shape {x.shape} differs from the first record's {signals[0].shape}")
+        signals.append(x)
+        rows.append(
+            {
+                "record": info["record"],
+                "age": info["age"],
+                "sex": info["sex"],
+                "dx": info["dx"],
+                "fs": info["fs"],
+                "leads": tuple(info["leads"]),
+            }
+        )
+    return np.stack(signals), pd.DataFrame(rows)

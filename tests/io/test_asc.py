@@ -1,0 +1,170 @@
+"""ecgsk.io.asc: deepfake-ecg .asc readers and the byte-identical writers."""
+
+import io as _io
+import re
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from ecgsk.io import (
+    ECGFileError,
+    format_asc,
+    mv_to_asc_microvolts,
+    net_output_to_microvolts,
+    read_asc,
+    read_asc_dir,
+    write_asc,
+    write_asc_microvolts,
+)
+
+
+def _savetxt_bytes(ints_leads_first):
+    """What deepfake-ecg writes: np.savetxt(f, out.T, fmt='%i') on int32."""
+    buf = _io.BytesIO()
+    np.savetxt(buf, np.asarray(ints_leads_first, dtype=np.int32).T, fmt="%i")
+    return buf.getvalue()
+
+
+def test_asc_roundtrip_and_format(tmp_path):
+    rng = np.random.RandomState(0)
+    U = rng.randint(-6000, 6001, size=(3, 8, 5000))
+    paths = write_asc_microvolts(U, tmp_path, start_id=7)
+    assert [p.name for p in paths] == ["7.asc", "8.asc", "9.asc"]
+    lines = paths[0].read_text().split("\n")
+    assert lines[-1] == "" and len(lines) == 5001
+    assert all(re.fullmatch(r"-?\d+( -?\d+){7}", ln) for ln in lines[:-1])
+    back = np.array([[int(v) for v in ln.split()] for ln in lines[:-1]]).T
+    np.testing.assert_array_equal(back, U[0])
+    X = read_asc(paths[1], n_samples=5000)
+    assert X.shape == (8, 5000) and X.dtype == np.float32
+    np.testing.assert_array_equal(np.round(X * 1000).astype(int), U[1])
+    Xd, names = read_asc_dir(tmp_path)
+    assert names == ["7", "8", "9"]
+    np.testing.assert_array_equal(np.round(Xd * 1000).astype(int), U)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([[0, -1, 1, 9, -9, 10, -10, 99, -100, 6000, -6000, 65535, -65536, 65536, -65537]]),
+        np.array([[2147483647, -2147483648, 123456789, -5, 0]]),
+    ],
+)
+def test_format_asc_matches_savetxt_on_edge_values(values):
+    U = np.repeat(values, 8, axis=0)  # (8, n)
+    assert format_asc(U) == _savetxt_bytes(U)
+
+
+def test_write_asc_byte_identical_to_savetxt_on_random_ints(tmp_path):
+    rng = np.random.RandomState(1)
+    U = (np.tanh(rng.randn(4, 8, 5000)) * 6000).astype(np.int32)
+    for p, u in zip(write_asc_microvolts(U, tmp_path), U):
+        assert p.read_bytes() == _savetxt_bytes(u)
+
+
+def test_write_asc_byte_identical_to_deepfakeecg_generate(tmp_path, monkeypatch):
+    import torch
+    import deepfakeecg.deepfakeecg as dfk
+
+    captured = []
+
+    class RecordingGenerator(dfk.Generator):
+        def forward(self, *args, **kwargs):
+            out = super().forward(*args, **kwargs)
+            captured.append(out.detach().cpu().numpy().copy())
+            return out
+
+    monkeypatch.setattr(dfk, "Generator", RecordingGenerator)
+    ref_dir, ours_dir = tmp_path / "deepfakeecg", tmp_path / "ecgsk"
+    ref_dir.mkdir()
+    torch.manual_seed(0)
+    dfk.generate(2, str(ref_dir), start_id=10)
+    net = np.concatenate(captured)  # (2, 8, 5000) network output in [-1, 1]
+    assert net.shape == (2, 8, 5000)
+    paths = write_asc_microvolts(net_output_to_microvolts(net), ours_dir, start_id=10)
+    for p in paths:
+        assert p.read_bytes() == (ref_dir / p.name).read_bytes()
+    # From mV (= net * 6 in float32) the integers agree except where two float32
+    # outputs share one mV value (about 4e-5 of values); check agreement rate.
+    mv = (torch.from_numpy(net) * 6).numpy()
+    ref_ints = (torch.from_numpy(net) * 6000).int().numpy()
+    assert np.mean(mv_to_asc_microvolts(mv) != ref_ints) < 1e-3
+    # read_asc returns deepfake-ecg's integers in mV.
+    np.testing.assert_allclose(read_asc(ref_dir / "10.asc") * 1000, ref_ints[0], atol=1e-3)
+
+
+def test_mv_to_asc_microvolts_recovers_net_integers_nearly_always():
+    import torch
+    rng = np.random.RandomState(0)
+    net = torch.from_numpy(np.tanh(rng.randn(1_000_000)).astype(np.float32))
+    ref = (net * 6000).int().numpy()
+    got = mv_to_asc_microvolts((net * 6).numpy())
+    assert np.mean(got != ref) < 2e-4
+    assert np.abs(got.astype(np.int64) - ref).max() <= 1
+    np.testing.assert_array_equal(net_output_to_microvolts(net.numpy()), ref)
+
+
+def test_read_then_write_asc_reproduces_the_file(tmp_path):
+    ints = np.arange(-70000, 70008)  # every µV value in [-70000, 70007], 8 per row
+    U = ints.reshape(1, -1, 8).transpose(0, 2, 1)
+    src = write_asc_microvolts(U, tmp_path / "a")[0]
+    X = read_asc(src)
+    np.testing.assert_array_equal(mv_to_asc_microvolts(X), U[0])
+    out = write_asc(X, tmp_path / "b")[0]
+    assert out.read_bytes() == src.read_bytes()
+
+
+def test_write_asc_from_mv(tmp_path):
+    X = np.zeros((1, 8, 5000), dtype=np.float32)
+    X[0, 0, 0], X[0, 1, 0], X[0, 2, 0] = 1.2345, -0.0019, 5.999
+    p = write_asc(X, tmp_path)[0]
+    first = p.read_text().splitlines()[0].split()
+    assert first[:3] == ["1234", "-1", "5999"]
+    with pytest.raises(ValueError):
+        write_asc(np.full((1, 8, 10), np.nan), tmp_path)
+    with pytest.raises(ValueError):
+        write_asc_microvolts(np.zeros((1, 8, 10)), tmp_path)  # floats are not µV integers
+
+
+def test_write_asc_is_fast(tmp_path):
+    rng = np.random.RandomState(0)
+    U = (np.tanh(rng.randn(32, 8, 5000)) * 6000).astype(np.int32)
+    write_asc_microvolts(U[:1], tmp_path / "warm")
+    t0 = time.perf_counter()
+    write_asc_microvolts(U, tmp_path / "fast")
+    ours = (time.perf_counter() - t0) / len(U)
+    t0 = time.perf_counter()
+    for i in range(4):
+        np.savetxt(tmp_path / f"s{i}.asc", U[i].T, fmt="%i")
+    ref = (time.perf_counter() - t0) / 4
+    assert ours < ref / 3, f"write_asc_microvolts {ours * 1e3:.2f} ms/ECG vs np.savetxt {ref * 1e3:.2f} ms/ECG"
+
+
+def test_read_asc_corrupt_files_name_the_file(tmp_path):
+    rng = np.random.RandomState(0)
+    p = write_asc_microvolts(rng.randint(-999, 999, size=(1, 8, 5000)), tmp_path)[0]
+    data = p.read_bytes()
+    cases = {
+        "midline.asc": data[: len(data) // 2 - 3],  # cut inside a line
+        "empty.asc": b"",
+        "garbage.asc": data.replace(b"\n", b"\nx 1 2 3 4 5 6 7\n", 1),
+        "wide.asc": b"1 2 3 4 5 6 7 8 9\n" * 10,
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ECGFileError, match=re.escape(name)):
+            read_asc(tmp_path / name)
+    # Cut exactly at a line end: only a row-count check can tell.
+    lines = data.split(b"\n")
+    (tmp_path / "short.asc").write_bytes(b"\n".join(lines[:4000]) + b"\n")
+    assert read_asc(tmp_path / "short.asc").shape == (8, 4000)
+    with pytest.raises(ECGFileError, match="short.asc"):
+        read_asc(tmp_path / "short.asc", n_samples=5000)
+    only = tmp_path / "dir"
+    only.mkdir()
+    shutil.copy(p, only / "0.asc")
+    shutil.copy(tmp_path / "short.asc", only / "1.asc")
+    with pytest.raises(ECGFileError, match=r"1\.asc"):
+        read_asc_dir(only)  # all files must match the first one's length
