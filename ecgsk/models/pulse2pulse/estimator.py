@@ -1,0 +1,424 @@
+"""The Pulse2Pulse estimator: WGAN-GP training, sampling in mV, pretrained weights and checkpoints."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from ...base import GeneratorMixin, Interval
+from ...utils.constraints import TORCH_PARAMETER_CONSTRAINTS
+from ...leads import derive_12_from_8
+from ...nn.base import TorchModelMixin, progress, seeded
+from ...nn.gan import generator_loss, wgan_gp_critic_loss
+from .networks import SCALE_MV, SCALE_UV, TOTAL_STRIDE, Pulse2PulseCritic, Pulse2PulseGenerator
+from .polyphase import polyphase_generator
+from .pretrained import map_pretrained_state_dict, pretrained_checkpoint_path
+
+__all__ = ["Pulse2PulseGAN"]
+
+
+class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
+    """Pulse2Pulse ECG generator (WGAN-GP, U-Net generator, WaveGAN critic).
+
+    ``fit`` takes ECGs in mV of shape ``(n_ecgs, n_leads, length)``; the
+    network sees them divided by 6 (microvolts / 6000, as the original).
+    ``sample`` returns mV.
+
+    Parameters
+    ----------
+    model_size : int, default=50
+        Width ``d`` of generator and critic (50 in the paper); at least 5.
+    n_leads : int, default=8
+        Leads (I, II, V1-V6 for the pretrained model).
+    length : int, default=5000
+        Samples per ECG.  The generator works on the next multiple of 2500
+        (its total stride) and returns the first ``length`` samples.
+    fs : float, default=500
+        Sampling rate in Hz (metadata; used by ``score``).
+    n_critic : int, default=5
+        Critic updates per generator update.
+    gp_weight : float, default=10.0
+        Gradient-penalty coefficient lambda.
+    lr : float, default=1e-4
+        Adam learning rate (betas 0.5, 0.9) of both networks.
+    batch_size : int, default=32
+        Training minibatch size.
+    max_epochs : int, default=100
+        Passes over the training data; each minibatch is one critic update.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    random_state : int, RandomState or None
+    verbose : int, default=0
+        Show a progress bar over epochs.
+    warm_start : bool, default=False
+        Continue training the fitted networks instead of starting afresh.
+
+    Attributes
+    ----------
+    generator_ : Pulse2PulseGenerator
+    critic_ : Pulse2PulseCritic or None
+        ``None`` after :meth:`from_pretrained` (no critic is shipped).
+    history_ : dict of lists
+        Per epoch: ``"critic_loss"``, ``"wasserstein"`` (mean of
+        ``D(real) - D(fake)``) and ``"generator_loss"`` (NaN for an epoch
+        without a generator update).
+    n_iter_ : int
+        Critic updates so far.
+    n_features_in_ : int
+        Number of leads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.datasets import make_synthetic_ecgs
+    >>> X = make_synthetic_ecgs(8, n_leads=8, n_samples=2500, random_state=0)
+    >>> gan = Pulse2PulseGAN(model_size=5, length=2500, max_epochs=2, n_critic=1,
+    ...                      device="cpu", random_state=0).fit(X)
+    >>> gan.sample(3).shape
+    (3, 8, 2500)
+    >>> gan.sample(2, leads=12).shape
+    (2, 12, 2500)
+    """
+
+    tags = {"n_leads": 8, "fixed_length_param": "length", "python_dependencies": ("torch",)}
+    parameter_constraints = {
+        **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k != "betas"},
+        "model_size": [Interval(Integral, 5, None)],  # channels d/5 and d/2 must be >= 1
+        "n_leads": [Interval(Integral, 1, None)],
+        "length": [Interval(Integral, 1, None)],
+        "fs": [Interval(Real, 0, None, closed="neither")],
+        "n_critic": [Interval(Integral, 1, None)],
+        "gp_weight": [Interval(Real, 0, None)],
+    }
+    _inference_batch = 128
+
+    def __init__(
+        self,
+        model_size=50,
+        n_leads=8,
+        length=5000,
+        fs=500,
+        n_critic=5,
+        gp_weight=10.0,
+        lr=1e-4,
+        batch_size=32,
+        max_epochs=100,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.model_size = model_size
+        self.n_leads = n_leads
+        self.length = length
+        self.fs = fs
+        self.n_critic = n_critic
+        self.gp_weight = gp_weight
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @classmethod
+    def get_test_params(cls):
+        """Tiny configurations that fit in about a second on a CPU."""
+        return [
+            {"model_size": 5, "length": 2500, "max_epochs": 1, "n_critic": 1, "batch_size": 4, "device": "cpu",
+             "random_state": 0},
+        ]
+
+    # -- helpers --------------------------------------------------------------------
+    @property
+    def _net_length(self):
+        return TOTAL_STRIDE * math.ceil(int(self.length) / TOTAL_STRIDE)
+
+    def _build(self, device):
+        self.generator_ = Pulse2PulseGenerator(self.model_size, self.n_leads).to(device)
+        self.critic_ = Pulse2PulseCritic(self.model_size, self.n_leads, self.length).to(device)
+        self._make_optimizers()
+
+    def _make_optimizers(self):
+        self.g_optimizer_ = torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=(0.5, 0.9))
+        self.c_optimizer_ = torch.optim.Adam(self.critic_.parameters(), lr=self.lr, betas=(0.5, 0.9))
+
+    def _noise(self, n, device, generator=None):
+        return torch.rand(n, self.n_leads, self._net_length, device=device, generator=generator) * 2 - 1
+
+    # -- training -------------------------------------------------------------------
+    def _fit(self, X, y=None, *, rng):
+        device = self._reset_device()
+        warm = self.warm_start and getattr(self, "generator_", None) is not None
+        if warm and getattr(self, "critic_", None) is None:  # e.g. continuing from pretrained weights
+            self.critic_ = Pulse2PulseCritic(self.model_size, self.n_leads, self.length).to(device)
+            self.g_optimizer_ = None
+        with seeded(rng):
+            if not warm:
+                self._build(device)
+                self.history_ = {"critic_loss": [], "wasserstein": [], "generator_loss": []}
+                self.n_iter_ = 0
+            else:
+                self.generator_.to(device)
+                self.critic_.to(device)
+                if getattr(self, "g_optimizer_", None) is None or getattr(self, "c_optimizer_", None) is None:
+                    self._make_optimizers()
+                if not hasattr(self, "history_"):
+                    self.history_ = {"critic_loss": [], "wasserstein": [], "generator_loss": []}
+                    self.n_iter_ = 0
+            data = torch.as_tensor(X / np.float32(SCALE_MV), dtype=torch.float32)
+            net_len = self._net_length
+            n = len(data)
+            bs = min(int(self.batch_size), n)
+            self.generator_.train()
+            self.critic_.train()
+            epochs = progress(range(int(self.max_epochs)), total=int(self.max_epochs), desc="Pulse2Pulse", verbose=self.verbose)
+            for _ in epochs:
+                perm = torch.randperm(n)
+                c_losses, w_ests, g_losses = [], [], []
+                for start in range(0, n, bs):
+                    real = data[perm[start:start + bs]].to(device)
+                    with torch.no_grad():
+                        fake = self.generator_(self._noise(len(real), device))[..., : self.length]
+                    loss, w_est = wgan_gp_critic_loss(self.critic_, real, fake, gp_weight=self.gp_weight)
+                    self.c_optimizer_.zero_grad(set_to_none=True)
+                    loss.backward()
+                    self.c_optimizer_.step()
+                    c_losses.append(float(loss.detach()))
+                    w_ests.append(float(w_est))
+                    self.n_iter_ += 1
+                    if self.n_iter_ % int(self.n_critic) == 0:
+                        for p in self.critic_.parameters():
+                            p.requires_grad_(False)
+                        fake = self.generator_(self._noise(len(real), device))[..., : self.length]
+                        g_loss = generator_loss(self.critic_(fake))
+                        self.g_optimizer_.zero_grad(set_to_none=True)
+                        g_loss.backward()
+                        self.g_optimizer_.step()
+                        for p in self.critic_.parameters():
+                            p.requires_grad_(True)
+                        g_losses.append(float(g_loss.detach()))
+                self.history_["critic_loss"].append(float(np.mean(c_losses)))
+                self.history_["wasserstein"].append(float(np.mean(w_ests)))
+                self.history_["generator_loss"].append(float(np.mean(g_losses)) if g_losses else float("nan"))
+                if self.verbose and hasattr(epochs, "set_postfix"):
+                    epochs.set_postfix(critic=self.history_["critic_loss"][-1], w=self.history_["wasserstein"][-1])
+            self.generator_.eval()
+            self.critic_.eval()
+        return self
+
+    # -- sampling -------------------------------------------------------------------
+    def _raw_batches(self, n_samples, rng, batch_size=None, *, fast=True):
+        """Yield batches of the raw network output (float32 tensors on the CPU, ``(b, leads, length)``).
+
+        The noise is U(-1, 1) float32 drawn from a NumPy ``Generator`` seeded by
+        ``rng``, in one stream: the ECGs do not depend on ``batch_size``.
+        """
+        device = self._torch_device()
+        batch_size = int(batch_size or self._inference_batch)
+        noise_rng = np.random.default_rng(int(rng.randint(0, 2**31 - 1)))
+        net = self.generator_.to(device).eval()
+        if fast:
+            net = polyphase_generator(net)
+        shape = (self.n_features_in_, self._net_length)
+        with torch.inference_mode():
+            for start in range(0, n_samples, batch_size):
+                b = min(batch_size, n_samples - start)
+                noise = torch.from_numpy(noise_rng.random((b,) + shape, dtype=np.float32))
+                noise = noise.to(device).mul_(2).sub_(1)
+                out = net(noise)[..., : self.length]
+                yield out.to("cpu", torch.float32)
+
+    def _sample_batches(self, n_samples, conditions, rng, batch_size):
+        # one noise stream through all batches: the ECGs do not depend on batch_size
+        for raw in self._raw_batches(n_samples, rng, batch_size):
+            yield raw.numpy()
+
+    def _raw_to_mv(self, raw):
+        return np.asarray(raw, dtype=np.float32) * np.float32(SCALE_MV)
+
+    def _raw_to_microvolts(self, raw):
+        # deepfake-ecg writes int(output * 6000), truncated toward zero
+        return np.trunc(np.asarray(raw, dtype=np.float32) * np.float32(SCALE_UV)).astype(np.int32)
+
+    def _sample(self, n_samples, conditions, rng):
+        out = np.empty((n_samples, self.n_features_in_, int(self.length)), dtype=np.float32)
+        start = 0
+        with progress(total=n_samples, desc="sample", verbose=self.verbose) as bar:
+            for batch in self._raw_batches(n_samples, rng):
+                b = len(batch)
+                np.multiply(batch.numpy(), np.float32(SCALE_MV), out=out[start:start + b])
+                start += b
+                bar.update(b)
+        return out
+
+    def sample(self, n_samples=1, *, conditions=None, random_state=None, leads=8):
+        """Generate ECGs in mV.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        conditions : None
+            Pulse2Pulse is unconditional.
+        random_state : int, RandomState or None
+            ``None`` draws from the estimator's own stream.
+        leads : {8, 12}, default=8
+            8: the generated leads I, II, V1-V6.  12: all twelve, with III,
+            aVR, aVL and aVF derived by :func:`ecgsk.leads.derive_12_from_8`.
+
+        Returns
+        -------
+        ndarray of float32, shape (n_samples, leads, length)
+
+        Examples
+        --------
+        >>> gan = Pulse2PulseGAN.from_pretrained()  # doctest: +SKIP
+        >>> gan.sample(2, leads=12, random_state=0).shape  # doctest: +SKIP
+        (2, 12, 5000)
+        """
+        if leads not in (8, 12) or isinstance(leads, bool):
+            raise ValueError(f"leads must be 8 or 12; got {leads!r}")
+        X = super().sample(n_samples, conditions=conditions, random_state=random_state)
+        if leads == 12:
+            if X.shape[1] != 8:
+                raise ValueError(f"leads=12 needs a model of the 8 leads {('I', 'II', 'V1-V6')}; this one has {X.shape[1]}")
+            X = derive_12_from_8(X)
+        return X
+
+    # -- pretrained weights and checkpoints -------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path=None, device="cpu"):
+        """The trained Pulse2Pulse generator of deepfake-ecg, as a fitted estimator.
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            A checkpoint ``{"stat_dict": state_dict}`` in deepfake-ecg's layout,
+            or one written by :meth:`save_checkpoint`.  Default: the one shipped
+            with the installed deepfake-ecg (``pip install ecgsk[pretrained]``).
+        device : {"cpu", "cuda", "auto"}, default="cpu"
+
+        Returns
+        -------
+        Pulse2PulseGAN
+            Fitted (``n_features_in_ == 8``, length 5000 at 500 Hz), without a
+            critic.  Tensors of the checkpoint that the forward pass never uses
+            (``fc1``, six ``Conv1dTrans`` layers, ``ppfilter1``) are skipped.
+
+        Raises
+        ------
+        ImportError
+            With no ``path`` and no deepfake-ecg installed.
+
+        Examples
+        --------
+        >>> gan = Pulse2PulseGAN.from_pretrained()  # doctest: +SKIP
+        >>> gan.sample(1, random_state=0).shape  # doctest: +SKIP
+        (1, 8, 5000)
+        """
+        if path is None:
+            path = pretrained_checkpoint_path()
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(checkpoint, dict) and checkpoint.get("format") == _CHECKPOINT_FORMAT:
+            return cls(device=device).load_checkpoint(path)
+        if not isinstance(checkpoint, dict) or "stat_dict" not in checkpoint:
+            raise ValueError(f"{path} is not a deepfake-ecg generator checkpoint (expected a dict with 'stat_dict')")
+        mapped, skipped = map_pretrained_state_dict(checkpoint["stat_dict"])
+        model_size = int(mapped["encoder.5.weight"].shape[0]) // 5
+        n_leads = int(mapped["encoder.0.weight"].shape[1])
+        est = cls(model_size=model_size, n_leads=n_leads, length=5000, fs=500, device=device)
+        dev = est._reset_device()
+        gen = Pulse2PulseGenerator(model_size, n_leads)
+        gen.load_state_dict(mapped, strict=True)
+        est.generator_ = gen.to(dev).eval()
+        est.critic_ = None
+        est.skipped_keys_ = skipped
+        est.history_ = {"critic_loss": [], "wasserstein": [], "generator_loss": []}
+        est.n_iter_ = 0
+        est.n_features_in_ = n_leads
+        est.n_timepoints_in_ = 5000
+        est._start_rngs()
+        return est
+
+    def save_checkpoint(self, path):
+        """Save parameters, networks, optimiser states and history to ``path`` (``torch.save``).
+
+        The file holds only tensors and plain Python values, so
+        :meth:`load_checkpoint` reads it with ``weights_only=True``.
+
+        Examples
+        --------
+        >>> gan.save_checkpoint("p2p.pt")  # doctest: +SKIP
+        >>> Pulse2PulseGAN().load_checkpoint("p2p.pt").sample(1).shape  # doctest: +SKIP
+        (1, 8, 5000)
+        """
+        self._check_fitted()
+        params = {k: v for k, v in self.get_params(deep=False).items() if k != "random_state"}
+        params["random_state"] = self.random_state if isinstance(self.random_state, (int, np.integer, type(None))) else None
+        if isinstance(params["random_state"], np.integer):
+            params["random_state"] = int(params["random_state"])
+
+        def cpu_state(module):
+            return None if module is None else {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+        def opt_state(opt):
+            return None if opt is None else opt.state_dict()
+
+        torch.save(
+            {
+                "format": _CHECKPOINT_FORMAT,
+                "params": params,
+                "generator": cpu_state(self.generator_),
+                "critic": cpu_state(getattr(self, "critic_", None)),
+                "g_optimizer": opt_state(getattr(self, "g_optimizer_", None)),
+                "c_optimizer": opt_state(getattr(self, "c_optimizer_", None)),
+                "history": self.history_,
+                "n_iter": int(getattr(self, "n_iter_", 0)),
+                "n_features_in": int(self.n_features_in_),
+                "n_timepoints_in": int(getattr(self, "n_timepoints_in_", self.length)),
+            },
+            path,
+        )
+
+    def load_checkpoint(self, path):
+        """Load a checkpoint written by :meth:`save_checkpoint` (``weights_only=True``).
+
+        The saved parameters replace this estimator's, except ``device``.
+
+        Returns
+        -------
+        self
+        """
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(ckpt, dict) or ckpt.get("format") != _CHECKPOINT_FORMAT:
+            raise ValueError(f"{path} is not an ecgsk Pulse2Pulse checkpoint; for deepfake-ecg's use from_pretrained(path)")
+        params = dict(ckpt["params"])
+        params.pop("device", None)
+        self.set_params(**params)
+        device = self._reset_device()
+        self.generator_ = Pulse2PulseGenerator(self.model_size, self.n_leads)
+        self.generator_.load_state_dict(ckpt["generator"])
+        self.generator_.to(device).eval()
+        if ckpt.get("critic") is not None:
+            self.critic_ = Pulse2PulseCritic(self.model_size, self.n_leads, self.length)
+            self.critic_.load_state_dict(ckpt["critic"])
+            self.critic_.to(device).eval()
+            self._make_optimizers()
+            if ckpt.get("g_optimizer") is not None:
+                self.g_optimizer_.load_state_dict(ckpt["g_optimizer"])
+            if ckpt.get("c_optimizer") is not None:
+                self.c_optimizer_.load_state_dict(ckpt["c_optimizer"])
+        else:
+            self.critic_ = None
+            self.g_optimizer_ = self.c_optimizer_ = None
+        self.history_ = {k: list(v) for k, v in ckpt["history"].items()}
+        self.n_iter_ = int(ckpt["n_iter"])
+        self.n_features_in_ = int(ckpt["n_features_in"])
+        self.n_timepoints_in_ = int(ckpt["n_timepoints_in"])
+        self._start_rngs()
+        return self
+
+
+_CHECKPOINT_FORMAT = "ecgsk.pulse2pulse.v1"
