@@ -25,6 +25,11 @@ and supplies hooks only:
 ``_validation_step(batch, ctx)`` (optional)
     Return a dict of float scores on held-out rows; they are logged with the
     prefix ``valid_``.
+``_epoch_data(data, ctx)`` (optional)
+    Return the rows to train on this epoch, made from the training rows
+    ``data`` (e.g. random crops into windows, drawn from ``ctx.shared_rng``,
+    which is the same on every process).  By default every epoch trains on
+    the rows of ``_training_data``.
 
 The engine owns seeding (from ``random_state``), device placement, shuffling
 and batching, epochs and warm start, gradient clipping, precision (``"32"`` or
@@ -75,7 +80,7 @@ def _engine_constraints():
 
     return {
         "callbacks": [Satisfies(_is_callback_list, "None or a list of ecgsk.nn.callbacks.Callback")],
-        "precision": [Options(str, {"32", "bf16"})],
+        "precision": [Options("32", "bf16")],
         "gradient_clip": [None, Interval(numbers.Real, 0, None, closed="neither")],
     }
 
@@ -153,6 +158,8 @@ class TrainingContext:
     device : torch.device
     rng : numpy.random.RandomState
         The step's RNG for noise (different on each rank).
+    shared_rng : numpy.random.RandomState
+        An RNG that is the same on every rank (for ``_epoch_data``).
     epoch : int
         The current epoch, counted from 1 over the estimator's whole life
         (warm starts continue the count).
@@ -166,12 +173,13 @@ class TrainingContext:
         ``estimator.history_`` as it grows.
     """
 
-    def __init__(self, estimator, modules, optimizers, device, rng, precision, gradient_clip):
+    def __init__(self, estimator, modules, optimizers, device, rng, precision, gradient_clip, shared_rng=None):
         self.estimator = estimator
         self.modules = modules
         self.optimizers = optimizers
         self.device = device
         self.rng = rng
+        self.shared_rng = shared_rng
         self.precision = precision
         self.gradient_clip = gradient_clip
         self.epoch = 0
@@ -219,6 +227,10 @@ class TrainingContext:
         return dist_utils.all_gather_with_grad(tensor)
 
 
+#: Attributes the kind mixins' ``fit`` sets before calling ``_fit``.
+_FIT_INPUT_KEYS = ("n_features_in_", "n_timepoints_in_", "_sample_rng_")
+
+
 class _Diverged(Exception):
     def __init__(self, key, value, step):
         self.key, self.value, self.step = key, value, step
@@ -254,6 +266,7 @@ class TorchEstimatorMixin(TorchModelMixin):
         raise NotImplementedError
 
     _validation_step = None
+    _epoch_data = None
 
     def _default_callbacks(self):
         """Callbacks a model adds from its own parameters (e.g. EMA from ``ema_decay``)."""
@@ -273,10 +286,20 @@ class TorchEstimatorMixin(TorchModelMixin):
     # -- the fit loop ----------------------------------------------------------------
     def _fit(self, X, y=None, *, rng, **fit_params):
         before = dict(self.__dict__)
+        # the kind mixin's fit has already recorded the new input's shape and a new sample RNG; a failed fit
+        # must give back the previous ones (or none, when the estimator was not fitted before)
+        previous_inputs = before.pop("_fitted_inputs_", None)
+        for key in _FIT_INPUT_KEYS:
+            before.pop(key, None)
+        if previous_inputs is not None:
+            before.update(previous_inputs)
+            before["_fitted_inputs_"] = previous_inputs
         module_names = [k for k, v in before.items() if isinstance(v, torch.nn.Module)]
         before_states = {k: copy.deepcopy(before[k].state_dict()) for k in module_names}
         try:
-            return self._run_fit(X, y, rng, fit_params)
+            self._run_fit(X, y, rng, fit_params)
+            self._fitted_inputs_ = {k: self.__dict__[k] for k in _FIT_INPUT_KEYS if k in self.__dict__}
+            return self
         except BaseException:
             # an exception inside a step (or at set-up) leaves the estimator as it was
             if not getattr(self, "_keep_state_on_error", False):
@@ -319,7 +342,7 @@ class TorchEstimatorMixin(TorchModelMixin):
         modules = {name: self._wrap(getattr(self, name), device) for name in names}
         step_rng = np.random.RandomState((step_seed + rank) % (2**31 - 1))
         ctx = TrainingContext(self, modules, optimizers, device, step_rng, getattr(self, "precision", "32"),
-                              getattr(self, "gradient_clip", None))
+                              getattr(self, "gradient_clip", None), shared_rng=np.random.RandomState(shuffle_seed + 1))
         callbacks = self._all_callbacks()
         tensors = {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in data.items()}
         self.interrupted_ = False
@@ -342,13 +365,19 @@ class TorchEstimatorMixin(TorchModelMixin):
                         started = time.perf_counter()
                         for cb in callbacks:
                             cb.on_epoch_begin(self, ctx)
-                        order = self._epoch_order(train_idx, sampler, shuffle_rng, ctx.epoch)
+                        epoch_tensors, epoch_sampler, epoch_rows = tensors, sampler, train_idx
+                        if self._epoch_data is not None:
+                            rows_now = self._epoch_data({k: v[train_idx] for k, v in data.items()}, ctx)
+                            epoch_tensors = {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in rows_now.items()}
+                            epoch_rows = np.arange(len(next(iter(rows_now.values()))))
+                            epoch_sampler = self._sampler(epoch_rows, shuffle_seed, rank, world)
+                        order = self._epoch_order(epoch_rows, epoch_sampler, shuffle_rng, ctx.epoch)
                         sums, rows, partial = {}, 0, False
                         self._train_modules(True)
                         for step, idx in enumerate(epoch_batches(order, local_batch)):
                             ctx.step = step
                             batch = {k: v[torch.as_tensor(idx)].to(device, non_blocking=True)
-                                     for k, v in tensors.items()}
+                                     for k, v in epoch_tensors.items()}
                             with ctx.autocast():
                                 logs = self._training_step(batch, ctx)
                             logs = {k: float(v) for k, v in (logs or {}).items()}
@@ -533,6 +562,7 @@ class TorchEstimatorMixin(TorchModelMixin):
         if self.history_:
             # keep the last finite epoch rather than the state before fit
             self._keep_state_on_error = True
+            self._fitted_inputs_ = {k: self.__dict__[k] for k in _FIT_INPUT_KEYS if k in self.__dict__}
             message += f"The estimator is left at its last finite epoch ({self.history_[-1]['epoch']}). "
         else:
             message += "No epoch finished; the estimator is left as it was before fit. "
