@@ -323,14 +323,26 @@ class TorchEstimatorMixin(TorchModelMixin):
         train_idx, valid_idx = self._split_validation(data, n_rows, split_seed)
 
         with seeded(np.random.RandomState(build_seed)):
+            built = self._build_modules()
             if not warm:
-                for name, module in self._build_modules().items():
+                for name, module in built.items():
                     setattr(self, name, module)
                 self.history_ = []
                 self.n_iter_ = 0
-                for key in [k for k in self.__dict__ if k.startswith("_optimizers_")]:
-                    del self.__dict__[key]
+                self.__dict__.pop("_optimizers_", None)
+            else:
+                # a warm start from weights that lack a module (a pretrained generator without its critic)
+                # builds just the missing ones
+                missing = {name: module for name, module in built.items()
+                           if not isinstance(self.__dict__.get(name), torch.nn.Module)}
+                for name, module in missing.items():
+                    setattr(self, name, module)
+                if missing:
+                    self.__dict__.pop("_optimizers_", None)
+                self.__dict__.setdefault("history_", [])
+                self.__dict__.setdefault("n_iter_", 0)
             self._fitted_shape_ = tuple(X.shape[1:])
+            self._trained_module_names_ = list(built)
             names = self._module_names()
             for name in names:
                 getattr(self, name).to(device)
@@ -388,7 +400,8 @@ class TorchEstimatorMixin(TorchModelMixin):
                                 key = bad[0] if bad else "loss (on another rank)"
                                 raise _Diverged(key, logs.get(key, float("nan")), step)
                             for k, v in logs.items():
-                                sums[k] = sums.get(k, 0.0) + v * len(idx)
+                                total, count = sums.get(k, (0.0, 0))
+                                sums[k] = (total + v * len(idx), count + len(idx))
                             rows += len(idx)
                             ctx.global_step += 1
                             for cb in callbacks:
@@ -507,10 +520,12 @@ class TorchEstimatorMixin(TorchModelMixin):
 
     @staticmethod
     def _epoch_record(epoch, started, sums, rows, partial):
+        # each loss is averaged over the rows of the steps that logged it (a GAN's generator loss may be
+        # logged only every n_critic steps); under torch.distributed the keys are the same on every rank
         keys = sorted(sums)
-        totals = dist_utils.all_reduce_sums([sums[k] for k in keys] + [float(rows)])
+        totals = dist_utils.all_reduce_sums([sums[k][0] for k in keys] + [float(sums[k][1]) for k in keys])
         record = {"epoch": epoch}
-        record.update({k: totals[i] / max(totals[-1], 1.0) for i, k in enumerate(keys)})
+        record.update({k: totals[i] / max(totals[len(keys) + i], 1.0) for i, k in enumerate(keys)})
         if partial:
             record["partial"] = True
         return record
