@@ -5,11 +5,13 @@ Never imports torch.
 - Filters: :class:`BandpassFilter`, :class:`NotchFilter`,
   :class:`BaselineWanderRemoval`, :class:`FilterChain` (one SOS cascade,
   :func:`combine_filters`).
-- Resampling and scaling: :class:`Resample`, :class:`AmplitudeScaler`.
+- Resampling: :class:`Resample`.
+- Scaling: :class:`AmplitudeScaler`.
 - Leads: :class:`LeadDeriver` (8 -> 12), :class:`LeadSelector`.
 - Segmentation: :class:`Crop`, :class:`WindowSegmenter` (+
   :func:`repeat_for_windows`), :class:`MedianBeat`, :class:`BeatSegmenter`.
 - R peaks: :class:`RPeakDetector`, :func:`detect_rpeaks`, :func:`heart_rate`, :func:`qrs_magnitude`.
+- Covariates: :class:`ConditionEncoder` (per-record conditions to standardised numbers).
 
 Examples
 --------
@@ -20,10 +22,12 @@ Examples
 ['bandpassfilter', 'notchfilter', 'leadselector']
 """
 
+from .conditions import ConditionEncoder
 from .filters import BandpassFilter, BaselineWanderRemoval, FilterChain, NotchFilter, combine_filters
 from .leads import LeadDeriver, LeadSelector
-from .resampling import AmplitudeScaler, Resample
+from .resampling import Resample
 from .rpeaks import RPeakDetector, detect_rpeaks, heart_rate, qrs_magnitude
+from .scaling import AmplitudeScaler
 from .segmentation import BeatSegmenter, Crop, MedianBeat, WindowSegmenter, beat_magnitude, repeat_for_windows
 
 __all__ = [
@@ -46,6 +50,7 @@ __all__ = [
     "detect_rpeaks",
     "heart_rate",
     "qrs_magnitude",
+    "ConditionEncoder",
 ]
 
 #: Every transformer class, for conformance tests.

@@ -21,6 +21,20 @@ class ConditionEncoder:
     most two distinct values becomes ``0``/``1`` in sorted order of the values.
     Every column is then standardised with the mean and standard deviation of
     the training data.
+
+    Attributes
+    ----------
+    columns_ : list of str
+        The fitted column names, in order.
+    mean_, scale_ : ndarray of shape (n_columns,)
+        The standardisation of each encoded column (a constant column gets scale 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"age": [40, 60], "sex": ["M", "F"]})
+    >>> ConditionEncoder().fit(frame).transform(frame).tolist()
+    [[-1.0, 1.0], [1.0, -1.0]]
     """
 
     def fit(self, frame):
