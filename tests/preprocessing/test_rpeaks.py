@@ -1,0 +1,98 @@
+"""ecgsk.preprocessing.rpeaks: R-peak detection (single- and multi-lead) and heart rate, on real data."""
+
+import numpy as np
+import pytest
+
+from ecgsk.datasets import load_mitdb, make_synthetic_ecgs
+from ecgsk.metrics import peak_detection_f1
+from ecgsk.preprocessing import RPeakDetector, heart_rate
+
+FS = 500
+
+
+def ludb_lead_ii_reference(delineation):
+    """QRS peaks marked in lead II, and the annotated span of each record."""
+    refs, spans = [], []
+    for rec in delineation:
+        waves = rec["II"]
+        refs.append(waves.loc[waves["wave"] == "QRS", "peak"].to_numpy())
+        marks = np.concatenate([waves[c].to_numpy() for c in ("onset", "peak", "offset")])
+        marks = marks[marks >= 0]
+        spans.append((marks.min(), marks.max()))
+    return refs, spans
+
+
+# -- bad input --------------------------------------------------------------------------
+def test_low_fs_raises_clear_error(x_small):
+    with pytest.raises(ValueError, match="fs >= 100"):
+        RPeakDetector(fs=50).fit(x_small)
+
+
+def test_nan_and_wrong_leads_raise(x_small):
+    est = RPeakDetector().fit(x_small)
+    bad = x_small.copy()
+    bad[0, 3, 10] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.transform(bad)
+    with pytest.raises(ValueError, match="lead"):
+        est.transform(x_small[:, :8])
+
+
+# -- R peaks on real data ------------------------------------------------------------------
+def test_rpeaks_cpsc2019(cpsc):
+    X, refs = cpsc
+    det = RPeakDetector(fs=FS).fit(X)
+    peaks = det.detect(X)
+    assert peak_detection_f1(peaks, refs, tol=int(0.075 * FS)) >= 0.88
+    mask = det.transform(X[:5])
+    assert mask.shape == (5, 1, 5000)
+    assert [np.flatnonzero(m[0]).tolist() for m in mask] == [p.tolist() for p in peaks[:5]]
+
+
+def test_rpeaks_mitdb_first_five_minutes(data_dir):
+    X, fs, samples, symbols = load_mitdb(data_dir / "mitdb", record="100")
+    n = int(300 * fs)
+    beats = np.isin(np.asarray(symbols, dtype=object), list("NLRBAaJSVrFejnE/fQ?"))
+    ref = np.asarray(samples)[beats & (np.asarray(samples) < n)]
+    peaks = RPeakDetector(fs=float(fs)).fit(X[:, :1, :n]).detect(X[:, :1, :n])
+    assert peak_detection_f1(peaks, [ref], tol=int(0.15 * fs)) >= 0.99
+
+
+def test_rpeaks_xqrs_method(cpsc):
+    X, refs = cpsc
+    peaks = RPeakDetector(fs=FS, method="xqrs").fit(X[:10]).detect(X[:10])
+    assert all(p.dtype == np.int64 for p in peaks)
+    assert peak_detection_f1(peaks, refs[:10], tol=int(0.075 * FS)) >= 0.6
+
+
+def test_rpeaks_multilead_beats_single_lead_on_ludb(ludb):
+    X, _, delineation = ludb
+    refs, spans = ludb_lead_ii_reference(delineation)
+    tol = int(0.075 * FS)
+    multi = peak_detection_f1(RPeakDetector(fs=FS).fit(X).detect(X), refs, tol, spans)
+    single = peak_detection_f1(RPeakDetector(fs=FS).fit(X[:, 1:2]).detect(X[:, 1:2]), refs, tol, spans)
+    assert multi >= 0.99 and multi >= single, (multi, single)
+
+
+# -- heart rate ------------------------------------------------------------------------------
+def test_heart_rate_matches_synthetic_rate_and_flags_flat_records():
+    X = make_synthetic_ecgs(3, n_leads=12, heart_rate=(60, 60), random_state=1)
+    assert np.allclose(heart_rate(X), 60.0, atol=2.0)
+    fast = make_synthetic_ecgs(2, n_leads=12, heart_rate=(110, 110), random_state=1)
+    assert np.allclose(heart_rate(fast), 110.0, atol=3.0)
+    flat = heart_rate(np.zeros((1, 12, 5000)))
+    assert flat.shape == (1,) and np.isnan(flat[0])
+    with pytest.raises(ValueError, match="heart_rate"):
+        heart_rate(X, fs=-1)
+
+
+def test_heart_rate_on_ludb_matches_annotated_qrs_complexes(ludb):
+    X, _, delineation = ludb
+    idx = np.arange(0, 200, 10)
+    hr = heart_rate(X[idx])
+    ref = []
+    for i in idx:
+        qrs = delineation[i]["II"].query("wave == 'QRS'")["peak"].to_numpy()
+        ref.append(60.0 * 500 / np.median(np.diff(np.sort(qrs))))
+    # the cardiologists' QRS marks of lead II give the same rate within 2 bpm in at least 90% of records
+    assert np.mean(np.abs(hr - np.array(ref)) < 2.0) >= 0.9
