@@ -85,7 +85,8 @@ def make_model(name, args):
         from ecgsk.models.linear import LinearLeadReconstructor
 
         return LinearLeadReconstructor(n_lags=31, max_lag=60)
-    from ecgsk.models.ekgan import EKGAN, Pix2PixReconstructor
+    from ecgsk.models.ekgan import EKGAN
+    from ecgsk.models.pix2pix import Pix2PixReconstructor
 
     common = dict(window=args.window, stride=args.stride, train_stride=args.train_stride, width=args.width,
                   max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,

@@ -6,7 +6,7 @@ _LAZY = {
     "Pulse2PulseGAN": "pulse2pulse",
     "LSTMGAN": "lstm_gan",
     "EKGAN": "ekgan",
-    "Pix2PixReconstructor": "ekgan",
+    "Pix2PixReconstructor": "pix2pix",
     "LinearLeadReconstructor": "linear",
     "ConditionalVAE": "cvae",
     "CoxConditionalVAE": "cvae",

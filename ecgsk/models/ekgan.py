@@ -1,4 +1,4 @@
-"""EKGAN and Pix2Pix: lead I -> 12-lead reconstruction with image-to-image GANs.
+"""EKGAN: lead I -> 12-lead reconstruction with an image-to-image GAN and a label generator.
 
 EKGAN (Joo et al., "Twelve-Lead ECG Reconstruction from Single-Lead Signals
 Using Generative Adversarial Networks", MICCAI 2023; reference code
@@ -7,135 +7,23 @@ rows and zero-padded to 16, as a one-channel image, and maps it to the image of
 the 12 leads with a 2-D U-Net.  A second, skip-less encoder-decoder (the label
 generator) auto-encodes the real 12-lead image; an L1 term pulls the inference
 generator's bottleneck towards the label generator's, so that the latent space
-carries lead-specific information.  :class:`Pix2PixReconstructor` is the
-classical conditional GAN on the same images: the same U-Net generator, a
-PatchGAN discriminator, L1 + adversarial loss.
-
-Both reconstruct records of any length by cutting lead I into overlapping
-windows and blending the windowed outputs with a Hann-weighted overlap-add
-(:mod:`ecgsk.models._windows`).  They predict the independent leads II, V1-V6
-and derive III, aVR, aVL and aVF from lead I and II (Einthoven/Goldberger).
+carries lead-specific information.  The images, windows and blending are
+those of :mod:`ecgsk.models.pix2pix`.
 """
 
-import numbers
-from numbers import Integral, Real
+from numbers import Real
 
-import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 from torch import nn
 from torch.nn import functional as F
 
-from ..base import Interval, ReconstructorMixin
-from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
-from ..leads import derive_12_from_8
-from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
-from ._windows import extract_windows, overlap_add, window_starts
+from ..base import Interval
+from .pix2pix import COMMON_PARAMS_DOC, Down, UNet2d, Up, WindowImageGANReconstructor, init_weights
 
-__all__ = ["EKGAN", "Pix2PixReconstructor"]
-
-_N_ROWS = 16  # 12 leads + 2 zero rows above and below
-_PAD_ROWS = 2
-_INDEPENDENT = [1, 6, 7, 8, 9, 10, 11]  # II, V1..V6 within LEADS_12
-_KERNEL = (2, 4)
+__all__ = ["EKGAN"]
 
 
-# -- layers -------------------------------------------------------------------
-def _init_weights(module):
-    """Normal(0, 0.02) weights, as in pix2pix and the EKGAN reference code."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)
-
-
-class _Down(nn.Module):
-    """Conv2d with TensorFlow-style 'same' padding, optional BatchNorm, LeakyReLU."""
-
-    def __init__(self, c_in, c_out, kernel, stride, norm=True, act=True):
-        super().__init__()
-        self.kernel, self.stride = kernel, stride
-        self.conv = nn.Conv2d(c_in, c_out, kernel, stride, bias=False)
-        self.norm = nn.BatchNorm2d(c_out) if norm else nn.Identity()
-        self.act = nn.LeakyReLU(0.2) if act else nn.Identity()
-
-    def forward(self, x):
-        pads = []
-        for size, k, s in zip(reversed(x.shape[2:]), reversed(self.kernel), reversed(self.stride)):
-            out = -(-size // s)
-            total = max((out - 1) * s + k - size, 0)
-            pads += [total // 2, total - total // 2]
-        return self.act(self.norm(self.conv(F.pad(x, pads))))
-
-
-class _Up(nn.Module):
-    """ConvTranspose2d whose output is exactly ``stride`` times its input ('same'), BatchNorm, ReLU."""
-
-    def __init__(self, c_in, c_out, kernel, stride, norm=True, act=True):
-        super().__init__()
-        self.stride = stride
-        padding = tuple(max(k - s, 0) // 2 for k, s in zip(kernel, stride))
-        self.conv = nn.ConvTranspose2d(c_in, c_out, kernel, stride, padding=padding, bias=False)
-        self.norm = nn.BatchNorm2d(c_out) if norm else nn.Identity()
-        self.act = nn.ReLU() if act else nn.Identity()
-
-    def forward(self, x):
-        h, w = x.shape[2] * self.stride[0], x.shape[3] * self.stride[1]
-        y = self.conv(x)
-        y = y[:, :, :h, :w]
-        if y.shape[2] < h or y.shape[3] < w:  # pragma: no cover - not reached with the kernels used
-            y = F.pad(y, (0, w - y.shape[3], 0, h - y.shape[2]))
-        return self.act(self.norm(y))
-
-
-class _UNet2d(nn.Module):
-    """EKGAN's generator: 5 encoder and 5 decoder layers, kernel (2, 4).
-
-    Encoder filters ``width * (1, 2, 4, 8, 16)`` (64 -> 1024 in the paper),
-    strides 2, 2, 2, 2, (1, 2): a (1, 16, W) image becomes a
-    ``(16 * width, 1, W / 32)`` bottleneck, the latent vector.  With
-    ``skips=True`` the decoder concatenates the matching encoder outputs
-    (the inference generator); without, it is a plain encoder-decoder (the
-    label generator).  ``forward`` returns ``(image, latent)``.
-    """
-
-    def __init__(self, width, skips=True):
-        super().__init__()
-        enc = [width, 2 * width, 4 * width, 8 * width, 16 * width]
-        strides = [(2, 2), (2, 2), (2, 2), (2, 2), (1, 2)]
-        self.skips = skips
-        self.down = nn.ModuleList()
-        c_in = 1
-        for i, c in enumerate(enc):
-            self.down.append(_Down(c_in, c, _KERNEL, strides[i], norm=i > 0))
-            c_in = c
-        dec = [8 * width, 4 * width, 2 * width, width, 1]
-        self.up = nn.ModuleList()
-        for i, c in enumerate(dec):
-            stride = strides[-1 - i]
-            if i > 0 and skips:
-                c_in = c_in + enc[-1 - i]
-            last = i == len(dec) - 1
-            self.up.append(_Up(c_in, c, _KERNEL, stride, norm=not last, act=not last))
-            c_in = c
-
-    def forward(self, x):
-        hidden = []
-        for layer in self.down:
-            x = layer(x)
-            hidden.append(x)
-        latent = x
-        for i, layer in enumerate(self.up):
-            if i > 0 and self.skips:
-                x = torch.cat([x, hidden[-1 - i]], dim=1)
-            x = layer(x)
-        return x, latent
-
-
-class _EKGANDiscriminator(nn.Module):
+class EKGANDiscriminator(nn.Module):
     """EKGAN's discriminator: a U-Net of (1, k) convolutions along time.
 
     Input: the lead-I image and a 12-lead image (real or generated),
@@ -158,7 +46,7 @@ class _EKGANDiscriminator(nn.Module):
         self.down = nn.ModuleList()
         c_in = 2
         for i, c in enumerate(enc):
-            self.down.append(_Down(c_in, c, (1, kernels[i]), (1, strides[i]), norm=i > 0))
+            self.down.append(Down(c_in, c, (1, kernels[i]), (1, strides[i]), norm=i > 0))
             c_in = c
         dec = [8 * base, 4 * base, 2 * base, base, 1]
         self.up = nn.ModuleList()
@@ -166,7 +54,7 @@ class _EKGANDiscriminator(nn.Module):
             if i > 0:
                 c_in = c_in + enc[-1 - i]
             last = i == len(dec) - 1
-            self.up.append(_Up(c_in, c, (1, kernels[-1 - i]), (1, strides[-1 - i]), norm=not last, act=not last))
+            self.up.append(Up(c_in, c, (1, kernels[-1 - i]), (1, strides[-1 - i]), norm=not last, act=not last))
             c_in = c
 
     def forward(self, condition, image):
@@ -182,198 +70,8 @@ class _EKGANDiscriminator(nn.Module):
         return x
 
 
-class _PatchGAN(nn.Module):
-    """pix2pix's PatchGAN discriminator with (2, 4) kernels: a logit per patch."""
 
-    def __init__(self, width):
-        super().__init__()
-        self.net = nn.Sequential(
-            _Down(2, width, _KERNEL, (2, 2), norm=False),
-            _Down(width, 2 * width, _KERNEL, (2, 2)),
-            _Down(2 * width, 4 * width, _KERNEL, (2, 2)),
-            _Down(4 * width, 8 * width, _KERNEL, (1, 1)),
-            _Down(8 * width, 1, _KERNEL, (1, 1), norm=False, act=False),
-        )
-
-    def forward(self, condition, image):
-        return self.net(torch.cat([condition, image], dim=1))
-
-
-# -- estimators ------------------------------------------------------------------
-class _WindowGANReconstructor(ReconstructorMixin, TorchModelMixin, BaseEstimator):
-    """Shared machinery: scaling, image layout, windows, training loop, blending."""
-
-    # -- hooks for subclasses --------------------------------------------------
-    def _build_networks(self):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _train_step(self, inp, tgt):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @classmethod
-    def get_test_params(cls):
-        return [
-            {"window": 64, "width": 2, "max_epochs": 1, "batch_size": 8, "device": "cpu", "random_state": 0},
-            {"window": 96, "stride": 40, "width": 4, "max_epochs": 1, "batch_size": 4, "device": "cpu",
-             "amplitude_jitter": 0.2, "random_state": 1},
-        ]
-
-    def get_test_data(self, n_ecgs=8, random_state=0):
-        """Synthetic 12-lead ECGs a little longer than two windows, so blending is exercised."""
-        from ..datasets import make_synthetic_ecgs
-
-        window = self.window if isinstance(self.window, numbers.Integral) else 512
-        n_samples = int(2.5 * window)
-        return make_synthetic_ecgs(n_ecgs, n_leads=12, fs=self.fs, n_samples=n_samples,
-                                   random_state=random_state), {}
-
-    parameter_constraints = {
-        **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k not in ("betas", "warm_start")},
-        "window": [Interval(Integral, 32, None, multiple_of=32)],  # five stride-2 layers along time
-        "stride": [None, Interval(Integral, 1, "window")],
-        "train_stride": [None, Interval(Integral, 1, "window")],
-        "width": [Interval(Integral, 1, None)],
-        "lambda_l1": [Interval(Real, 0, None)],
-        "amplitude_jitter": [Interval(Real, 0, 1, closed="left")],
-        "fs": [Interval(Real, 0, None, closed="neither")],
-    }
-
-    def _strides(self):
-        """(window, inference stride, training stride), with the defaults window/4 and window/2."""
-        window = int(self.window)
-        stride = window // 4 if self.stride is None else int(self.stride)
-        train_stride = window // 2 if self.train_stride is None else int(self.train_stride)
-        return window, stride, train_stride
-
-    # -- data layout ----------------------------------------------------------------
-    def _pad(self, X, window):
-        """Edge-pad records shorter than one window (cropped again after transform)."""
-        if X.shape[2] >= window:
-            return X
-        extra = window - X.shape[2]
-        return np.pad(X, ((0, 0), (0, 0), (extra // 2, extra - extra // 2)), mode="edge")
-
-    @staticmethod
-    def _input_image(lead_i):
-        """(b, W) normalised lead I -> (b, 1, 16, W): 12 copies with 2 zero rows above and below."""
-        img = lead_i[:, None, None, :].expand(-1, 1, 12, -1)
-        return F.pad(img, (0, 0, _PAD_ROWS, _PAD_ROWS))
-
-    @staticmethod
-    def _target_image(leads):
-        """(b, 12, W) normalised leads -> (b, 1, 16, W)."""
-        return F.pad(leads[:, None], (0, 0, _PAD_ROWS, _PAD_ROWS))
-
-    def _normalise(self, X):
-        return (X - self.lead_mean_[None, :, None]) / self.lead_scale_[None, :, None]
-
-    # -- fit --------------------------------------------------------------------------
-    def _fit(self, X, y=None, *, rng):
-        window, stride, train_stride = self._strides()
-        X = self._pad(X, window)
-        self.lead_mean_ = X.mean(axis=(0, 2)).astype(np.float32)
-        scale = X.std(axis=(0, 2))
-        self.lead_scale_ = np.where(scale > 1e-6, scale, 1.0).astype(np.float32)
-        Xn = self._normalise(X).astype(np.float32)
-        device = self._reset_device()
-        self.history_ = []
-        with seeded(rng):
-            self._build_networks()
-            for module in self._modules_():
-                module.apply(_init_weights)
-                module.to(device)
-                module.train()
-            bar = progress(range(self.max_epochs), desc=type(self).__name__, verbose=self.verbose)
-            for _ in bar:
-                offset = int(rng.randint(0, train_stride))
-                starts = window_starts(Xn.shape[2], window, train_stride, offset)
-                windows = extract_windows(Xn, window, starts).reshape(-1, 12, window)
-                if self.amplitude_jitter:
-                    factor = 1.0 + rng.uniform(-self.amplitude_jitter, self.amplitude_jitter, len(windows))
-                    windows = windows * factor[:, None, None].astype(np.float32)
-                windows = to_tensor(windows, device)
-                order = torch.randperm(len(windows), device="cpu")
-                sums, count = {}, 0
-                for b in range(0, len(order), self.batch_size):
-                    batch = windows[order[b:b + self.batch_size].to(device)]
-                    if len(batch) < 2 and len(order) > 1:
-                        continue  # BatchNorm needs two samples
-                    inp = self._input_image(batch[:, 0])
-                    tgt = self._target_image(batch)
-                    losses = self._train_step(inp, tgt)
-                    for key, value in losses.items():
-                        sums[key] = sums.get(key, 0.0) + value
-                    count += 1
-                epoch_losses = {k: v / max(count, 1) for k, v in sums.items()}
-                self.history_.append(epoch_losses)
-                if hasattr(bar, "set_postfix"):
-                    bar.set_postfix({k: round(v, 4) for k, v in epoch_losses.items()})
-        for module in self._modules_():
-            module.eval()
-        return self
-
-    def _modules_(self):
-        return [getattr(self, name) for name in self._module_names]
-
-    # -- transform --------------------------------------------------------------------
-    def _transform(self, X):
-        window, stride, _ = self._strides()
-        n, _, T = X.shape
-        Xp = self._pad(X, window)
-        lead_i = (Xp[:, 0] - self.lead_mean_[0]) / self.lead_scale_[0]
-        starts = window_starts(Xp.shape[2], window, stride)
-        windows = extract_windows(lead_i[:, None], window, starts).reshape(-1, window)
-        device = self._torch_device()
-        generator = self.generator_
-        generator.eval()
-        outputs = []
-        with torch.no_grad():
-            for b in range(0, len(windows), self.batch_size):
-                inp = self._input_image(to_tensor(windows[b:b + self.batch_size], device))
-                image, _ = generator(inp)
-                outputs.append(to_numpy(image[:, 0, _PAD_ROWS:_PAD_ROWS + 12]))
-        pred = np.concatenate(outputs).reshape(n, len(starts), 12, window)
-        blended = overlap_add(pred, starts, Xp.shape[2])
-        blended = blended * self.lead_scale_[None, :, None] + self.lead_mean_[None, :, None]
-        if Xp.shape[2] != T:
-            left = (Xp.shape[2] - T) // 2
-            blended = blended[:, :, left:left + T]
-        out8 = np.concatenate([X[:, :1], blended[:, _INDEPENDENT]], axis=1)
-        return derive_12_from_8(out8.astype(np.float32))
-
-
-_COMMON_PARAMS_DOC = """
-    window : int, default=512
-        Window length in samples (a multiple of 32); the paper's 512 samples
-        are about 1 s at 500 Hz.
-    stride : int, optional
-        Hop between windows in ``transform``; default ``window // 4``.  The
-        windowed outputs are blended by Hann-weighted overlap-add, so records
-        of any length come back without steps at window borders.
-    train_stride : int, optional
-        Hop between training windows; default ``window // 2``.  Each epoch
-        shifts the grid by a random offset, so that the model sees new crops.
-    width : int, default=64
-        Filters of the generator's first layer; the encoder has
-        ``width * (1, 2, 4, 8, 16)`` filters.  The paper's size is 64
-        (64 -> 1024); smaller widths keep the architecture and train on a CPU.
-    max_epochs : int, default=10
-    batch_size : int, default=32
-    lr : float, default=1e-4
-        Adam learning rate (beta1 = 0.5, beta2 = 0.999) for every network.
-    amplitude_jitter : float, default=0.0
-        Scale each training window (lead I and targets together) by a random
-        factor in ``[1 - amplitude_jitter, 1 + amplitude_jitter]``.
-    fs : float, default=500
-        Sampling rate in Hz (recorded; windows are in samples).
-    device : {"auto", "cpu", "cuda"}, default="auto"
-    random_state : int, RandomState or None
-        Seeds weight initialisation, window offsets, shuffling and jitter.
-    verbose : int, default=0
-        Show a progress bar over epochs with the mean losses."""
-
-
-class EKGAN(_WindowGANReconstructor):
+class EKGAN(WindowImageGANReconstructor):
     __doc__ = f"""EKGAN: 12-lead ECG reconstruction from lead I (Joo et al., MICCAI 2023).
 
     Each window of ``window`` samples of lead I, standardised, is repeated
@@ -404,7 +102,7 @@ class EKGAN(_WindowGANReconstructor):
     inverted in ``transform`` (output in mV).
 
     Parameters
-    ----------{_COMMON_PARAMS_DOC}
+    ----------{COMMON_PARAMS_DOC}
     lambda_l1 : float, default=50
         Weight of the L1 reconstruction term (the paper's lambda).
     alpha_latent : float, default=1
@@ -419,7 +117,10 @@ class EKGAN(_WindowGANReconstructor):
     lead_mean_, lead_scale_ : ndarray of shape (12,)
         Normalisation learned in ``fit``.
     history_ : list of dict
-        Mean losses per epoch (``d``, ``ig_adv``, ``ig_l1``, ``latent``, ``lg_l1``).
+        One record per epoch: ``epoch``, ``dur`` and the mean losses ``d``,
+        ``ig_adv``, ``ig_l1``, ``latent``, ``lg_l1``.
+    n_iter_ : int
+        Epochs trained.
     n_features_in_ : int
         12.
 
@@ -437,11 +138,10 @@ class EKGAN(_WindowGANReconstructor):
     (8, 12, 1000)
     """
 
-    _module_names = ("generator_", "label_generator_", "discriminator_")
-
     def __init__(self, window=512, stride=None, train_stride=None, width=64, max_epochs=10, batch_size=32,
                  lr=1e-4, lambda_l1=50.0, alpha_latent=1.0, amplitude_jitter=0.0, fs=500, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, warm_start=False, callbacks=None, precision="32",
+                 gradient_clip=None):
         self.window = window
         self.stride = stride
         self.train_stride = train_stride
@@ -456,132 +156,46 @@ class EKGAN(_WindowGANReconstructor):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
+        self.callbacks = callbacks
+        self.precision = precision
+        self.gradient_clip = gradient_clip
 
     parameter_constraints = {"alpha_latent": [Interval(Real, 0, None)]}
 
-    def _build_networks(self):
-        self.generator_ = _UNet2d(self.width, skips=True)
-        self.label_generator_ = _UNet2d(self.width, skips=False)
-        self.discriminator_ = _EKGANDiscriminator(self.width, self.window)
-        betas = (0.5, 0.999)
-        self.generator_optimizer_ = torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=betas)
-        self.label_generator_optimizer_ = torch.optim.Adam(self.label_generator_.parameters(), lr=self.lr,
-                                                           betas=betas)
-        self.discriminator_optimizer_ = torch.optim.Adam(self.discriminator_.parameters(), lr=self.lr, betas=betas)
+    def _build_modules(self):
+        modules = {"generator_": UNet2d(self.width, skips=True), "label_generator_": UNet2d(self.width, skips=False),
+                   "discriminator_": EKGANDiscriminator(self.width, self.window)}
+        for module in modules.values():
+            module.apply(init_weights)
+        return modules
 
-    def _train_step(self, inp, tgt):
+    def _configure_optimizers(self):
+        return {"generator": self._adam(self.generator_, self.lr),
+                "label_generator": self._adam(self.label_generator_, self.lr),
+                "discriminator": self._adam(self.discriminator_, self.lr)}
+
+    def _image_step(self, inp, tgt, ctx):
         """One simultaneous update of D, IG and LG on a batch of images; returns the losses."""
-        ig_out, ig_latent = self.generator_(inp)
-        lg_out, lg_latent = self.label_generator_(tgt)
+        generator, label_generator = ctx.modules["generator_"], ctx.modules["label_generator_"]
+        discriminator = ctx.modules["discriminator_"]
+        ig_out, ig_latent = generator(inp)
+        lg_out, lg_latent = label_generator(tgt)
 
-        # Discriminator.
-        real = self.discriminator_(inp, tgt)
-        fake = self.discriminator_(inp, ig_out.detach())
+        real = discriminator(inp, tgt)
+        fake = discriminator(inp, ig_out.detach())
         d_loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
                   + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
-        self.discriminator_optimizer_.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.discriminator_optimizer_.step()
+        ctx.optimizer_step("discriminator", d_loss)
 
-        # Inference generator.
-        fake = self.discriminator_(inp, ig_out)
-        adv = F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
-        l1 = F.l1_loss(ig_out, tgt)
-        latent = F.l1_loss(ig_latent, lg_latent.detach())
-        ig_loss = adv + self.lambda_l1 * l1 + self.alpha_latent * latent
-        self.generator_optimizer_.zero_grad(set_to_none=True)
-        ig_loss.backward()
-        self.generator_optimizer_.step()
+        with ctx.frozen("discriminator_"):
+            fake = self.discriminator_(inp, ig_out)
+            adv = F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+            l1 = F.l1_loss(ig_out, tgt)
+            latent = F.l1_loss(ig_latent, lg_latent.detach())  # the label generator's latent is a fixed target
+            ctx.optimizer_step("generator", adv + self.lambda_l1 * l1 + self.alpha_latent * latent)
 
-        # Label generator.
         lg_loss = F.l1_loss(lg_out, tgt)
-        self.label_generator_optimizer_.zero_grad(set_to_none=True)
-        lg_loss.backward()
-        self.label_generator_optimizer_.step()
+        ctx.optimizer_step("label_generator", lg_loss)
         return {"d": d_loss.item(), "ig_adv": adv.item(), "ig_l1": l1.item(), "latent": latent.item(),
                 "lg_l1": lg_loss.item()}
-
-
-class Pix2PixReconstructor(_WindowGANReconstructor):
-    __doc__ = f"""Pix2Pix conditional GAN for lead I -> 12-lead reconstruction.
-
-    The same images as :class:`EKGAN` (lead I repeated into 12 rows, zero
-    padded to 16) and the same 2-D U-Net generator with (2, 4) kernels; a
-    PatchGAN discriminator (three stride-2 and two stride-1 (2, 4)
-    convolutions on the (lead-I image, 12-lead image) pair) scores patches.
-    Losses: generator ``BCE(D(x, G(x)), 1) + lambda_l1 * L1(y, G(x))``,
-    discriminator real/fake BCE on logits; Adam, beta1 = 0.5.  EKGAN is this
-    model plus a label generator and a latent-matching term.
-
-    Parameters
-    ----------{_COMMON_PARAMS_DOC}
-    lambda_l1 : float, default=100
-        Weight of the L1 term (pix2pix's lambda).
-
-    Attributes
-    ----------
-    generator_, discriminator_ : torch.nn.Module
-    lead_mean_, lead_scale_ : ndarray of shape (12,)
-    history_ : list of dict
-        Mean losses per epoch (``d``, ``g_adv``, ``g_l1``).
-    n_features_in_ : int
-
-    References
-    ----------
-    .. [1] P. Isola et al., "Image-to-Image Translation with Conditional
-       Adversarial Networks", CVPR 2017.
-
-    Examples
-    --------
-    >>> from ecgsk.datasets import make_synthetic_ecgs
-    >>> X = make_synthetic_ecgs(8, n_samples=1000, random_state=0)
-    >>> model = Pix2PixReconstructor(window=128, width=4, max_epochs=1, device="cpu", random_state=0).fit(X)
-    >>> model.transform(X).shape
-    (8, 12, 1000)
-    """
-
-    _module_names = ("generator_", "discriminator_")
-
-    def __init__(self, window=512, stride=None, train_stride=None, width=64, max_epochs=10, batch_size=32,
-                 lr=1e-4, lambda_l1=100.0, amplitude_jitter=0.0, fs=500, device="auto", random_state=None,
-                 verbose=0):
-        self.window = window
-        self.stride = stride
-        self.train_stride = train_stride
-        self.width = width
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.lambda_l1 = lambda_l1
-        self.amplitude_jitter = amplitude_jitter
-        self.fs = fs
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def _build_networks(self):
-        self.generator_ = _UNet2d(self.width, skips=True)
-        self.discriminator_ = _PatchGAN(self.width)
-        betas = (0.5, 0.999)
-        self.generator_optimizer_ = torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=betas)
-        self.discriminator_optimizer_ = torch.optim.Adam(self.discriminator_.parameters(), lr=self.lr, betas=betas)
-
-    def _train_step(self, inp, tgt):
-        """One update of D then G on a batch of images; returns the losses."""
-        out, _ = self.generator_(inp)
-        real = self.discriminator_(inp, tgt)
-        fake = self.discriminator_(inp, out.detach())
-        d_loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                  + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
-        self.discriminator_optimizer_.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.discriminator_optimizer_.step()
-
-        fake = self.discriminator_(inp, out)
-        adv = F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
-        l1 = F.l1_loss(out, tgt)
-        g_loss = adv + self.lambda_l1 * l1
-        self.generator_optimizer_.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.generator_optimizer_.step()
-        return {"d": d_loss.item(), "g_adv": adv.item(), "g_l1": l1.item()}

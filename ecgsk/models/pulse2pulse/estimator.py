@@ -10,7 +10,8 @@ from sklearn.base import BaseEstimator
 from ...base import GeneratorMixin, Interval
 from ...utils.constraints import TORCH_PARAMETER_CONSTRAINTS
 from ...leads import derive_12_from_8
-from ...nn.base import TorchModelMixin, progress, seeded
+from ...nn.base import progress
+from ...nn.engine import TorchEstimatorMixin
 from ...nn.gan import generator_loss, wgan_gp_critic_loss
 from .networks import SCALE_MV, SCALE_UV, TOTAL_STRIDE, Pulse2PulseCritic, Pulse2PulseGenerator
 from .polyphase import polyphase_generator
@@ -19,7 +20,7 @@ from .pretrained import map_pretrained_state_dict, pretrained_checkpoint_path
 __all__ = ["Pulse2PulseGAN"]
 
 
-class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
+class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     """Pulse2Pulse ECG generator (WGAN-GP, U-Net generator, WaveGAN critic).
 
     ``fit`` takes ECGs in mV of shape ``(n_ecgs, n_leads, length)``; the
@@ -46,25 +47,33 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     batch_size : int, default=32
         Training minibatch size.
     max_epochs : int, default=100
-        Passes over the training data; each minibatch is one critic update.
+        Passes over the training data; each minibatch is one critic update,
+        and every ``n_critic``-th of them is followed by a generator update.
     device : {"auto", "cpu", "cuda"}, default="auto"
     random_state : int, RandomState or None
     verbose : int, default=0
         Show a progress bar over epochs.
     warm_start : bool, default=False
-        Continue training the fitted networks instead of starting afresh.
+        Continue training the fitted networks instead of starting afresh
+        (also from :meth:`from_pretrained` weights: a fresh critic is built).
+    callbacks : list of ecgsk.nn.callbacks.Callback, optional
+        E.g. ``[EMA(), Checkpoint("p2p.safetensors", every=10)]``.
+    precision : {"32", "bf16"}, default="32"
+        ``"bf16"`` trains under bfloat16 autocast where the device supports it.
+    gradient_clip : float, optional
+        Clip each optimizer step's gradients to this total norm.
 
     Attributes
     ----------
     generator_ : Pulse2PulseGenerator
     critic_ : Pulse2PulseCritic or None
         ``None`` after :meth:`from_pretrained` (no critic is shipped).
-    history_ : dict of lists
-        Per epoch: ``"critic_loss"``, ``"wasserstein"`` (mean of
-        ``D(real) - D(fake)``) and ``"generator_loss"`` (NaN for an epoch
-        without a generator update).
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``dur`` (seconds),
+        ``critic_loss``, ``wasserstein`` (mean of ``D(real) - D(fake)``) and,
+        when the epoch had a generator update, ``generator_loss``.
     n_iter_ : int
-        Critic updates so far.
+        Epochs trained (warm starts add to it).
     n_features_in_ : int
         Number of leads.
 
@@ -108,6 +117,9 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        callbacks=None,
+        precision="32",
+        gradient_clip=None,
     ):
         self.model_size = model_size
         self.n_leads = n_leads
@@ -122,6 +134,9 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.callbacks = callbacks
+        self.precision = precision
+        self.gradient_clip = gradient_clip
 
     @classmethod
     def get_test_params(cls):
@@ -131,83 +146,46 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
              "random_state": 0},
         ]
 
-    # -- helpers --------------------------------------------------------------------
+    # -- engine hooks -----------------------------------------------------------------
     @property
     def _net_length(self):
         return TOTAL_STRIDE * math.ceil(int(self.length) / TOTAL_STRIDE)
 
-    def _build(self, device):
-        self.generator_ = Pulse2PulseGenerator(self.model_size, self.n_leads).to(device)
-        self.critic_ = Pulse2PulseCritic(self.model_size, self.n_leads, self.length).to(device)
-        self._make_optimizers()
+    def _training_data(self, X, y=None, *, reset=True):
+        # the network works in microvolts / 6000
+        return {"X": (X / np.float32(SCALE_MV)).astype(np.float32)}
 
-    def _make_optimizers(self):
-        self.g_optimizer_ = torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=(0.5, 0.9))
-        self.c_optimizer_ = torch.optim.Adam(self.critic_.parameters(), lr=self.lr, betas=(0.5, 0.9))
+    def _build_modules(self):
+        return {"generator_": Pulse2PulseGenerator(self.model_size, self.n_leads),
+                "critic_": Pulse2PulseCritic(self.model_size, self.n_leads, self.length)}
 
-    def _noise(self, n, device, generator=None):
-        return torch.rand(n, self.n_leads, self._net_length, device=device, generator=generator) * 2 - 1
+    def _configure_optimizers(self):
+        return {"generator": torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=(0.5, 0.9)),
+                "critic": torch.optim.Adam(self.critic_.parameters(), lr=self.lr, betas=(0.5, 0.9))}
 
-    # -- training -------------------------------------------------------------------
-    def _fit(self, X, y=None, *, rng):
-        device = self._reset_device()
-        warm = self.warm_start and getattr(self, "generator_", None) is not None
-        if warm and getattr(self, "critic_", None) is None:  # e.g. continuing from pretrained weights
-            self.critic_ = Pulse2PulseCritic(self.model_size, self.n_leads, self.length).to(device)
-            self.g_optimizer_ = None
-        with seeded(rng):
-            if not warm:
-                self._build(device)
-                self.history_ = {"critic_loss": [], "wasserstein": [], "generator_loss": []}
-                self.n_iter_ = 0
-            else:
-                self.generator_.to(device)
-                self.critic_.to(device)
-                if getattr(self, "g_optimizer_", None) is None or getattr(self, "c_optimizer_", None) is None:
-                    self._make_optimizers()
-                if not hasattr(self, "history_"):
-                    self.history_ = {"critic_loss": [], "wasserstein": [], "generator_loss": []}
-                    self.n_iter_ = 0
-            data = torch.as_tensor(X / np.float32(SCALE_MV), dtype=torch.float32)
-            net_len = self._net_length
-            n = len(data)
-            bs = min(int(self.batch_size), n)
-            self.generator_.train()
-            self.critic_.train()
-            epochs = progress(range(int(self.max_epochs)), total=int(self.max_epochs), desc="Pulse2Pulse", verbose=self.verbose)
-            for _ in epochs:
-                perm = torch.randperm(n)
-                c_losses, w_ests, g_losses = [], [], []
-                for start in range(0, n, bs):
-                    real = data[perm[start:start + bs]].to(device)
-                    with torch.no_grad():
-                        fake = self.generator_(self._noise(len(real), device))[..., : self.length]
-                    loss, w_est = wgan_gp_critic_loss(self.critic_, real, fake, gp_weight=self.gp_weight)
-                    self.c_optimizer_.zero_grad(set_to_none=True)
-                    loss.backward()
-                    self.c_optimizer_.step()
-                    c_losses.append(float(loss.detach()))
-                    w_ests.append(float(w_est))
-                    self.n_iter_ += 1
-                    if self.n_iter_ % int(self.n_critic) == 0:
-                        for p in self.critic_.parameters():
-                            p.requires_grad_(False)
-                        fake = self.generator_(self._noise(len(real), device))[..., : self.length]
-                        g_loss = generator_loss(self.critic_(fake))
-                        self.g_optimizer_.zero_grad(set_to_none=True)
-                        g_loss.backward()
-                        self.g_optimizer_.step()
-                        for p in self.critic_.parameters():
-                            p.requires_grad_(True)
-                        g_losses.append(float(g_loss.detach()))
-                self.history_["critic_loss"].append(float(np.mean(c_losses)))
-                self.history_["wasserstein"].append(float(np.mean(w_ests)))
-                self.history_["generator_loss"].append(float(np.mean(g_losses)) if g_losses else float("nan"))
-                if self.verbose and hasattr(epochs, "set_postfix"):
-                    epochs.set_postfix(critic=self.history_["critic_loss"][-1], w=self.history_["wasserstein"][-1])
-            self.generator_.eval()
-            self.critic_.eval()
-        return self
+    def _can_warm_start(self, X):
+        # also continues from pretrained weights, which come without a critic (the engine builds it)
+        return getattr(self, "n_timepoints_in_", None) == X.shape[2] and self.generator_.n_channels == X.shape[1]
+
+    def _noise(self, n, device):
+        return torch.rand(n, self.n_leads, self._net_length, device=device) * 2 - 1
+
+    def _training_step(self, batch, ctx):
+        """One critic update per minibatch; one generator update every ``n_critic`` of them."""
+        real = batch["X"]
+        generator, critic = ctx.modules["generator_"], ctx.modules["critic_"]
+        with torch.no_grad():
+            fake = self.generator_(self._noise(len(real), ctx.device))[..., : self.length]
+        loss, w_est = wgan_gp_critic_loss(critic, real, fake, gp_weight=self.gp_weight)
+        ctx.optimizer_step("critic", loss)
+        logs = {"critic_loss": loss.item(), "wasserstein": float(w_est)}
+        if (ctx.global_step + 1) % int(self.n_critic) == 0:
+            with ctx.frozen("critic_"):
+                fake = generator(self._noise(len(real), ctx.device))[..., : self.length]
+                g_loss = generator_loss(self.critic_(fake))
+                ctx.optimizer_step("generator", g_loss)
+            logs["generator_loss"] = g_loss.item()
+        return logs
 
     # -- sampling -------------------------------------------------------------------
     def _raw_batches(self, n_samples, rng, batch_size=None, *, fast=True):
@@ -335,7 +313,7 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         est.generator_ = gen.to(dev).eval()
         est.critic_ = None
         est.skipped_keys_ = skipped
-        est.history_ = {"critic_loss": [], "wasserstein": [], "generator_loss": []}
+        est.history_ = []
         est.n_iter_ = 0
         est.n_features_in_ = n_leads
         est.n_timepoints_in_ = 5000
@@ -372,8 +350,7 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
                 "params": params,
                 "generator": cpu_state(self.generator_),
                 "critic": cpu_state(getattr(self, "critic_", None)),
-                "g_optimizer": opt_state(getattr(self, "g_optimizer_", None)),
-                "c_optimizer": opt_state(getattr(self, "c_optimizer_", None)),
+                "optimizers": {name: opt_state(opt) for name, opt in getattr(self, "_optimizers_", {}).items()},
                 "history": self.history_,
                 "n_iter": int(getattr(self, "n_iter_", 0)),
                 "n_features_in": int(self.n_features_in_),
@@ -405,15 +382,15 @@ class Pulse2PulseGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
             self.critic_ = Pulse2PulseCritic(self.model_size, self.n_leads, self.length)
             self.critic_.load_state_dict(ckpt["critic"])
             self.critic_.to(device).eval()
-            self._make_optimizers()
-            if ckpt.get("g_optimizer") is not None:
-                self.g_optimizer_.load_state_dict(ckpt["g_optimizer"])
-            if ckpt.get("c_optimizer") is not None:
-                self.c_optimizer_.load_state_dict(ckpt["c_optimizer"])
+            saved = ckpt.get("optimizers") or {}
+            if saved:
+                self._optimizers_ = self._configure_optimizers()
+                for name, state in saved.items():
+                    self._optimizers_[name].load_state_dict(state)
         else:
             self.critic_ = None
-            self.g_optimizer_ = self.c_optimizer_ = None
-        self.history_ = {k: list(v) for k, v in ckpt["history"].items()}
+            self.__dict__.pop("_optimizers_", None)
+        self.history_ = [dict(record) for record in ckpt["history"]]
         self.n_iter_ = int(ckpt["n_iter"])
         self.n_features_in_ = int(ckpt["n_features_in"])
         self.n_timepoints_in_ = int(ckpt["n_timepoints_in"])
