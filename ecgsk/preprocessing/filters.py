@@ -16,35 +16,10 @@ import numpy as np
 from scipy import ndimage, signal
 
 from ..base import BaseECGTransformer
+from ..utils.constraints import Interval, Options, Satisfies
+from ._constraints import SAMPLING_RATE, frequency_below_nyquist, harmonics_below_nyquist
 
 __all__ = ["BandpassFilter", "NotchFilter", "BaselineWanderRemoval", "FilterChain", "combine_filters"]
-
-
-# -- parameter checks ---------------------------------------------------------
-def _check_fs(fs, owner):
-    if isinstance(fs, bool) or not isinstance(fs, numbers.Real) or not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"{owner}: fs must be a positive sampling rate in Hz; got {fs!r}")
-    return float(fs)
-
-
-def _check_freq(value, name, fs, owner, *, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive frequency in Hz; got {value!r}")
-    nyquist = fs / 2.0
-    if value >= nyquist:
-        raise ValueError(
-            f"{owner}: {name}={value} Hz is at or above the Nyquist frequency fs/2 = {nyquist:g} Hz "
-            f"(fs={fs:g} Hz); choose a lower cutoff or check fs"
-        )
-    return float(value)
-
-
-def _check_order(order, owner):
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
-        raise ValueError(f"{owner}: order must be a positive integer; got {order!r}")
-    return int(order)
 
 
 # -- cached designs (keys are plain floats/ints, results read-only) -------------
@@ -179,6 +154,16 @@ class BandpassFilter(_SOSFilter):
     (2, 12, 5000)
     """
 
+    parameter_constraints = {
+        "fs": [SAMPLING_RATE],
+        "low": [None, frequency_below_nyquist(below="high")],
+        "high": [Satisfies(lambda value, params: value is None and params.get("low") is not None,
+                           "None (when low is given)"),
+                 frequency_below_nyquist()],
+        "order": [Interval(numbers.Integral, 1, None)],
+        "zero_phase": [bool],
+    }
+
     def __init__(self, low=0.5, high=40, order=4, zero_phase=True, fs=500):
         self.low = low
         self.high = high
@@ -187,15 +172,9 @@ class BandpassFilter(_SOSFilter):
         self.fs = fs
 
     def _design(self):
-        owner = type(self).__name__
-        fs = _check_fs(self.fs, owner)
-        low = _check_freq(self.low, "low", fs, owner, allow_none=True)
-        high = _check_freq(self.high, "high", fs, owner, allow_none=True)
-        if low is None and high is None:
-            raise ValueError(f"{owner}: at least one of low and high must be given")
-        if low is not None and high is not None and low >= high:
-            raise ValueError(f"{owner}: low={low} Hz must be below high={high} Hz")
-        return _butter_sos(_check_order(self.order, owner), low, high, fs)
+        low = None if self.low is None else float(self.low)
+        high = None if self.high is None else float(self.high)
+        return _butter_sos(int(self.order), low, high, float(self.fs))
 
     @classmethod
     def get_test_params(cls):
@@ -235,6 +214,14 @@ class NotchFilter(_SOSFilter):
     (50.0, 100.0)
     """
 
+    parameter_constraints = {
+        "fs": [SAMPLING_RATE],
+        "freq": [frequency_below_nyquist()],
+        "quality": [Interval(numbers.Real, 0, None, closed="neither")],
+        "harmonics": [Options(False, True), harmonics_below_nyquist()],
+        "zero_phase": [bool],
+    }
+
     def __init__(self, freq=50, quality=30, harmonics=False, zero_phase=True, fs=500):
         self.freq = freq
         self.quality = quality
@@ -243,33 +230,21 @@ class NotchFilter(_SOSFilter):
         self.fs = fs
 
     def _frequencies(self):
-        owner = type(self).__name__
-        fs = _check_fs(self.fs, owner)
-        base = _check_freq(self.freq, "freq", fs, owner)
-        h = self.harmonics
-        if h is False or h is None:
+        fs, base, h = float(self.fs), float(self.freq), self.harmonics
+        if h is False:
             k = 1
-        elif h is True:
+        elif h is True:  # every multiple of freq below fs / 2
             k = int(np.ceil(fs / 2.0 / base)) - 1
             while k * base >= fs / 2.0:
                 k -= 1
-        elif isinstance(h, numbers.Integral) and h >= 1:
-            k = int(h)
         else:
-            raise ValueError(f"{owner}: harmonics must be False, True or a positive integer; got {h!r}")
-        freqs = tuple(float(base * i) for i in range(1, k + 1))
-        for i, f in enumerate(freqs, start=1):
-            _check_freq(f, f"harmonic {i} (= {i} x freq)", fs, owner)
-        return freqs, fs
+            k = int(h)
+        return tuple(float(base * i) for i in range(1, k + 1)), fs
 
     def _design(self):
-        owner = type(self).__name__
-        q = self.quality
-        if isinstance(q, bool) or not isinstance(q, numbers.Real) or not np.isfinite(q) or q <= 0:
-            raise ValueError(f"{owner}: quality must be a positive number; got {q!r}")
         freqs, fs = self._frequencies()
         self.freqs_ = freqs
-        return _notch_sos(freqs, float(q), fs)
+        return _notch_sos(freqs, float(self.quality), fs)
 
     @classmethod
     def get_test_params(cls):
@@ -305,6 +280,13 @@ class BaselineWanderRemoval(_SOSFilter):
     True
     """
 
+    parameter_constraints = {
+        "fs": [SAMPLING_RATE],
+        "method": [Options("highpass", "median")],
+        "cutoff": [frequency_below_nyquist()],
+        "order": [Interval(numbers.Integral, 1, None)],
+    }
+
     def __init__(self, method="highpass", cutoff=0.5, order=2, fs=500):
         self.method = method
         self.cutoff = cutoff
@@ -312,12 +294,7 @@ class BaselineWanderRemoval(_SOSFilter):
         self.fs = fs
 
     def _design(self):
-        owner = type(self).__name__
-        fs = _check_fs(self.fs, owner)
-        if self.method not in ("highpass", "median"):
-            raise ValueError(f"{owner}: method must be 'highpass' or 'median'; got {self.method!r}")
-        cutoff = _check_freq(self.cutoff, "cutoff", fs, owner)
-        return _butter_sos(_check_order(self.order, owner), cutoff, None, fs)
+        return _butter_sos(int(self.order), float(self.cutoff), None, float(self.fs))
 
     def _median_grid(self):
         """Decimation step and the two median windows (in grid points) of the median method."""
@@ -387,6 +364,14 @@ class FilterChain(BaseECGTransformer):
     (2, 12, 5000)
     """
 
+    parameter_constraints = {
+        "filters": [None, Satisfies(
+            lambda value, params: _is_chainable(value),
+            "None or a non-empty list of linear SOS filters (BandpassFilter, NotchFilter, "
+            "BaselineWanderRemoval(method='highpass')) that share one fs and one zero_phase",
+        )],
+    }
+
     def __init__(self, filters=None):
         self.filters = filters
 
@@ -394,25 +379,15 @@ class FilterChain(BaseECGTransformer):
         from sklearn.base import clone
 
         filters = [BandpassFilter(), NotchFilter()] if self.filters is None else list(self.filters)
-        if not filters:
-            raise ValueError("FilterChain needs at least one filter")
         fitted = []
         for f in filters:
-            if not isinstance(f, _SOSFilter) or getattr(f, "method", "highpass") != "highpass":
-                raise ValueError(
-                    f"FilterChain can only chain linear SOS filters (BandpassFilter, NotchFilter, "
-                    f"BaselineWanderRemoval(method='highpass')); got {f!r}"
-                )
             f = clone(f)
+            f._validate_params()  # each filter's own constraints (cutoffs below fs / 2, ...)
             f.sos_ = f._design()
             f.n_features_in_ = X.shape[1]
             fitted.append(f)
         fs = {float(f.fs) for f in fitted}
-        if len(fs) > 1:
-            raise ValueError(f"FilterChain: all filters must share one fs; got {sorted(fs)}")
         phases = {bool(getattr(f, "zero_phase", True)) for f in fitted}
-        if len(phases) > 1:
-            raise ValueError("FilterChain: all filters must share zero_phase")
         self.filters_ = fitted
         self.zero_phase_ = phases.pop()
         self.fs_ = fs.pop()
@@ -434,6 +409,15 @@ class FilterChain(BaseECGTransformer):
         # ``filters=None`` is BandpassFilter() then NotchFilter(); a list of
         # estimators cannot pass the clone-equality check.
         return [{}]
+
+
+def _is_chainable(filters):
+    """Whether ``filters`` is a non-empty list of linear SOS filters sharing fs and zero_phase."""
+    filters = list(filters)
+    if not filters or not all(isinstance(f, _SOSFilter) and getattr(f, "method", "highpass") == "highpass"
+                              for f in filters):
+        return False
+    return len({f.fs for f in filters}) == 1 and len({bool(getattr(f, "zero_phase", True)) for f in filters}) == 1
 
 
 def combine_filters(*filters):

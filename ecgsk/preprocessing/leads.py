@@ -4,8 +4,15 @@ import numpy as np
 
 from ..base import BaseECGTransformer, InvertibleTransformerMixin
 from ..leads import LEADS_8, LEADS_12, canonical_lead_name, derive_12_from_8, lead_indices, select_8_from_12
+from ..utils.constraints import Satisfies
 
 __all__ = ["LeadDeriver", "LeadSelector"]
+
+
+def _is_names(value):
+    """Whether ``value`` is a sequence (not a single string) of strings."""
+    return (not isinstance(value, str) and hasattr(value, "__len__") and hasattr(value, "__iter__")
+            and all(isinstance(name, str) for name in value))
 
 
 class LeadDeriver(InvertibleTransformerMixin, BaseECGTransformer):
@@ -78,24 +85,21 @@ class LeadSelector(BaseECGTransformer):
     (2, 2, 5000)
     """
 
+    parameter_constraints = {
+        "leads": [str, Satisfies(lambda value, params: _is_names(value) and len(value) > 0,
+                                 "a non-empty sequence of lead names")],
+        "input_leads": [Satisfies(lambda value, params: _is_names(value), "a sequence of lead names")],
+    }
+
     def __init__(self, leads=("I",), input_leads=LEADS_12):
         self.leads = leads
         self.input_leads = input_leads
 
-    def _names(self):
-        leads = [self.leads] if isinstance(self.leads, str) else list(self.leads)
-        if not leads:
-            raise ValueError("LeadSelector: `leads` is empty; give at least one lead name")
-        return leads
-
     def _expected_fit_leads(self):
-        try:
-            return len(self.input_leads)
-        except TypeError:
-            raise ValueError(f"LeadSelector: input_leads must be a sequence of lead names; got {self.input_leads!r}")
+        return len(self.input_leads)
 
     def _fit(self, X):
-        leads = self._names()
+        leads = [self.leads] if isinstance(self.leads, str) else list(self.leads)
         try:
             idx = lead_indices(leads, self.input_leads)
         except ValueError as exc:

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import signal
 
 from ..base import BaseECGTransformer, InvertibleTransformerMixin
-from .filters import _check_fs
+from ._constraints import SAMPLING_RATE
 
 __all__ = ["Resample"]
 
@@ -51,13 +51,14 @@ class Resample(InvertibleTransformerMixin, BaseECGTransformer):
     ((2, 12, 2500), 250.0)
     """
 
+    parameter_constraints = {"fs_out": [SAMPLING_RATE], "fs": [SAMPLING_RATE]}
+
     def __init__(self, fs_out=250, fs=500):
         self.fs_out = fs_out
         self.fs = fs
 
     def _fit(self, X):
-        fs = _check_fs(self.fs, "Resample")
-        fs_out = _check_fs(self.fs_out, "Resample (fs_out)")
+        fs, fs_out = float(self.fs), float(self.fs_out)
         self.up_, self.down_ = _ratio(fs_out, fs)
         self.fs_out_ = fs_out
         return self

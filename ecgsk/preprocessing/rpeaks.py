@@ -24,7 +24,9 @@ import numpy as np
 from scipy import signal
 
 from ..base import BaseECGTransformer, check_ecg_array
-from .filters import _butter_sos, _check_fs
+from ..utils.constraints import Interval, Options, validate_params
+from ._constraints import RPEAK_SAMPLING_RATE
+from .filters import _butter_sos
 
 __all__ = ["RPeakDetector", "detect_rpeaks", "heart_rate", "qrs_magnitude"]
 
@@ -128,15 +130,20 @@ def _refine(peaks, magnitude, half_window):
     return np.unique(refined)
 
 
-def _check_params(fs, method, combine, owner):
-    fs = _check_fs(fs, owner)
-    if method not in ("neurokit", "xqrs"):
-        raise ValueError(f"{owner}: method must be 'neurokit' or 'xqrs'; got {method!r}")
-    if combine not in ("vote", "median"):
-        raise ValueError(f"{owner}: combine must be 'vote' or 'median'; got {combine!r}")
-    if fs < 100:
-        raise ValueError(f"{owner}: R-peak detection needs fs >= 100 Hz; got fs={fs:g}")
-    return fs
+#: The detection parameters of :func:`detect_rpeaks`, :func:`heart_rate` and :class:`RPeakDetector`.
+DETECTION_CONSTRAINTS = {
+    "fs": [RPEAK_SAMPLING_RATE],
+    "method": [Options("neurokit", "xqrs")],
+    "combine": [Options("vote", "median")],
+    "vote_tolerance": [Interval(numbers.Real, 0, None)],
+    "min_votes": [None, Interval(numbers.Integral, 1, None)],
+    "refine": [Interval(numbers.Real, 0, None)],
+}
+
+
+def _validate_detection(params, owner):
+    """Check the detection parameters given (a function's arguments) against :data:`DETECTION_CONSTRAINTS`."""
+    validate_params(params, {k: v for k, v in DETECTION_CONSTRAINTS.items() if k in params}, owner=owner)
 
 
 def detect_rpeaks(X, fs=500, *, method="neurokit", combine="vote", vote_tolerance=0.05, min_votes=None,
@@ -180,7 +187,9 @@ def detect_rpeaks(X, fs=500, *, method="neurokit", combine="vote", vote_toleranc
     >>> len(peaks), bool(8 <= len(peaks[0]) <= 17)
     (1, True)
     """
-    fs = _check_params(fs, method, combine, "detect_rpeaks")
+    _validate_detection(dict(fs=fs, method=method, combine=combine, vote_tolerance=vote_tolerance,
+                             min_votes=min_votes, refine=refine), "detect_rpeaks")
+    fs = float(fs)
     X = check_ecg_array(X)
     n, n_leads, _ = X.shape
     find = _findpeaks_nk if method == "neurokit" else _findpeaks_xqrs
@@ -192,8 +201,9 @@ def detect_rpeaks(X, fs=500, *, method="neurokit", combine="vote", vote_toleranc
     half = int(round(refine * fs))
     if min_votes is None:
         min_votes = max(int(np.ceil(n_leads / 4)), min(2, n_leads))
-    if isinstance(min_votes, bool) or not isinstance(min_votes, numbers.Integral) or not 1 <= min_votes <= n_leads:
-        raise ValueError(f"detect_rpeaks: min_votes must be an integer in [1, {n_leads}]; got {min_votes!r}")
+    if min_votes > n_leads:  # the parameter itself was checked above; this bound comes from the data
+        raise ValueError(f"detect_rpeaks: min_votes must be an integer in [1, {n_leads}] for {n_leads}-lead "
+                         f"input; got {min_votes!r}")
     tol = int(round(vote_tolerance * fs))
     refractory = int(round(0.2 * fs))
     out = []
@@ -238,8 +248,8 @@ def heart_rate(X, fs=500, **detect_kwargs):
     >>> bool(abs(heart_rate(X) - 72).max() < 2)  # the synthetic RR intervals jitter a little
     True
     """
-    fs = _check_params(fs, detect_kwargs.get("method", "neurokit"), detect_kwargs.get("combine", "vote"),
-                       "heart_rate")
+    _validate_detection({"fs": fs, **detect_kwargs}, "heart_rate")
+    fs = float(fs)
     peaks = detect_rpeaks(X, fs, **detect_kwargs)
     return np.array([60.0 * fs / np.median(np.diff(p)) if len(p) >= 2 else np.nan for p in peaks])
 
@@ -282,6 +292,8 @@ class RPeakDetector(BaseECGTransformer):
     True
     """
 
+    parameter_constraints = dict(DETECTION_CONSTRAINTS)
+
     def __init__(self, fs=500, method="neurokit", combine="vote", vote_tolerance=0.05, min_votes=None, refine=0.05):
         self.fs = fs
         self.method = method
@@ -289,10 +301,6 @@ class RPeakDetector(BaseECGTransformer):
         self.vote_tolerance = vote_tolerance
         self.min_votes = min_votes
         self.refine = refine
-
-    def _fit(self, X):
-        _check_params(self.fs, self.method, self.combine, type(self).__name__)
-        return self
 
     def _detect(self, X):
         return detect_rpeaks(X, self.fs, method=self.method, combine=self.combine,

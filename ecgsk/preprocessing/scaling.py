@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..base import BaseECGTransformer, InvertibleTransformerMixin
+from ..utils.constraints import Options
 
 __all__ = ["AmplitudeScaler"]
 
@@ -37,13 +38,13 @@ class AmplitudeScaler(InvertibleTransformerMixin, BaseECGTransformer):
     True
     """
 
+    parameter_constraints = {"method": [Options("maxabs", "standard")], "per_lead": [bool]}
+
     def __init__(self, method="maxabs", per_lead=True):
         self.method = method
         self.per_lead = per_lead
 
     def _fit(self, X):
-        if self.method not in ("maxabs", "standard"):
-            raise ValueError(f"AmplitudeScaler: method must be 'maxabs' or 'standard'; got {self.method!r}")
         axes = (0, 2) if self.per_lead else (0, 1, 2)
         X64 = X.astype(np.float64)
         if self.method == "maxabs":

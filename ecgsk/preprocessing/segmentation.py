@@ -14,8 +14,9 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..base import BaseECGTransformer, check_int_param
-from .filters import _check_fs
+from ..base import BaseECGTransformer
+from ..utils.constraints import Interval, Options
+from ._constraints import RPEAK_SAMPLING_RATE
 from .rpeaks import detect_rpeaks
 
 __all__ = ["Crop", "WindowSegmenter", "repeat_for_windows", "MedianBeat", "BeatSegmenter", "beat_magnitude"]
@@ -50,13 +51,17 @@ class Crop(BaseECGTransformer):
     (2, 12, 1000)
     """
 
+    parameter_constraints = {
+        "length": [Interval(numbers.Integral, 1, None)],
+        "offset": [Interval(numbers.Integral, 0, None)],
+    }
+
     def __init__(self, length=2500, offset=0):
         self.length = length
         self.offset = offset
 
     def _check(self, X):
-        length = check_int_param(self.length, "length", owner="Crop")
-        offset = check_int_param(self.offset, "offset", owner="Crop", minimum=0)
+        length, offset = int(self.length), int(self.offset)
         if X.shape[2] < offset + length:
             raise ValueError(
                 f"Crop: X has {X.shape[2]} samples per lead but offset + length = {offset + length} are needed"
@@ -105,14 +110,19 @@ class WindowSegmenter(BaseECGTransformer):
     [0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
     """
 
+    parameter_constraints = {
+        "length": [Interval(numbers.Integral, 1, None)],
+        "stride": [None, Interval(numbers.Integral, 1, None)],
+    }
+
     def __init__(self, length=1000, stride=None):
         self.length = length
         self.stride = stride
 
     def _params(self):
-        length = check_int_param(self.length, "length", owner="WindowSegmenter")
-        stride = length if self.stride is None else check_int_param(self.stride, "stride", owner="WindowSegmenter")
-        return length, stride
+        self._validate_params()  # n_windows and repeat work before fit too
+        length = int(self.length)
+        return length, length if self.stride is None else int(self.stride)
 
     def n_windows(self, n_samples):
         """Windows cut from a record of ``n_samples`` samples."""
@@ -181,16 +191,18 @@ def repeat_for_windows(y_or_groups, n_windows_per_record):
 class _BeatBase(BaseECGTransformer):
     """Shared parameters and beat extraction of :class:`MedianBeat` and :class:`BeatSegmenter`."""
 
+    parameter_constraints = {
+        "length": [Interval(numbers.Integral, 2, None)],
+        "fs": [RPEAK_SAMPLING_RATE],
+        "r_offset": [None, Interval(numbers.Integral, 0, "length", closed="left")],
+        "method": [Options("neurokit", "xqrs")],
+    }
+
     def _r_index(self):
-        owner = type(self).__name__
-        length = check_int_param(self.length, "length", owner=owner, minimum=2)
-        fs = _check_fs(self.fs, owner)
+        length = int(self.length)
         if self.r_offset is None:
-            return min(int(round(0.25 * fs)), length // 2)
-        r = check_int_param(self.r_offset, "r_offset", owner=owner, minimum=0)
-        if r >= length:
-            raise ValueError(f"{owner}: r_offset={r} must be smaller than length={length}")
-        return r
+            return min(int(round(0.25 * float(self.fs))), length // 2)
+        return int(self.r_offset)
 
     def _fit(self, X):
         self.r_index_ = self._r_index()

@@ -28,6 +28,24 @@ def test_low_fs_raises_clear_error(x_small):
         RPeakDetector(fs=50).fit(x_small)
 
 
+@pytest.mark.parametrize("kwargs, match", [
+    ({"method": "pan-tompkins"}, r"^detect_rpeaks: method must be one of 'neurokit', 'xqrs'; got 'pan-tompkins'"),
+    ({"combine": "mean"}, r"^detect_rpeaks: combine must be"),
+    ({"fs": 50}, r"^detect_rpeaks: fs must be .*fs >= 100"),
+    ({"min_votes": 13}, r"^detect_rpeaks: min_votes must be an integer in \[1, 12\] for 12-lead input; got 13"),
+])
+def test_detect_rpeaks_rejects_bad_arguments(kwargs, match, x_small):
+    from ecgsk.preprocessing import detect_rpeaks
+
+    with pytest.raises(ValueError, match=match):
+        detect_rpeaks(x_small, **kwargs)
+
+
+def test_heart_rate_names_itself_in_argument_errors(x_small):
+    with pytest.raises(ValueError, match=r"^heart_rate: combine must be"):
+        heart_rate(x_small, combine="mean")
+
+
 def test_nan_and_wrong_leads_raise(x_small):
     est = RPeakDetector().fit(x_small)
     bad = x_small.copy()
