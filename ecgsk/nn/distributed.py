@@ -21,6 +21,7 @@ __all__ = [
     "broadcast_ints",
     "all_reduce_sums",
     "all_gather_with_grad",
+    "broadcast_buffers",
 ]
 
 
@@ -104,3 +105,17 @@ def all_gather_with_grad(tensor):
     from torch.distributed.nn.functional import all_gather
 
     return torch.cat(all_gather(tensor.contiguous()), dim=0)
+
+
+def broadcast_buffers(modules):
+    """Give every rank rank 0's buffers (batch-norm running statistics) of ``modules``.
+
+    DDP broadcasts buffers at the start of each forward pass, so after the last
+    one the ranks' running statistics differ by their last local update; the
+    engine calls this when training ends so that all ranks hold the same model.
+    """
+    if not is_distributed():
+        return
+    for module in modules:
+        for buffer in module.buffers():
+            dist.broadcast(buffer.data, src=0)

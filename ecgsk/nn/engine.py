@@ -440,6 +440,7 @@ class TorchEstimatorMixin(TorchModelMixin):
                 )
             for cb in callbacks:
                 cb.on_train_end(self, ctx)
+            dist_utils.broadcast_buffers([v for v in self.__dict__.values() if isinstance(v, torch.nn.Module)])
             self._train_modules(False)
         return self
 

@@ -1,0 +1,45 @@
+"""Fit every registered torch model at its tiny test size under torch.distributed, and dump what each rank holds.
+
+Run by tests/nn/test_distributed.py as
+``torchrun --standalone --nproc_per_node=2 tests/nn/ddp_worker.py OUT_DIR [MODEL ...]``.
+Each rank writes ``OUT_DIR/<model>.rank<r>.npz`` (every module's state) and
+``OUT_DIR/<model>.rank<r>.json`` (history, n_iter_, world size seen).
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def main(out_dir, names):
+    import torch.distributed as dist
+
+    from ecgsk.nn import distributed as dist_utils
+    from ecgsk.nn.engine import TorchEstimatorMixin
+    from ecgsk.registry import get_model, list_models
+
+    rank = int(os.environ.get("RANK", "0"))
+    names = names or [m["name"] for m in list_models() if issubclass(get_model(m["name"]), TorchEstimatorMixin)]
+    for name in names:
+        cls = get_model(name)
+        params = dict(cls.get_test_params()[0])
+        params.update(device="cpu", random_state=0, max_epochs=2)
+        est = cls(**params)
+        X, fit_params = est.get_test_data(n_ecgs=8, random_state=0)
+        y = fit_params.pop("y", None)
+        est.fit(X, y, **fit_params) if y is not None else est.fit(X, **fit_params)
+        arrays = {f"{attr}/{key}": value.detach().cpu().numpy()
+                  for attr, module in vars(est).items() if hasattr(module, "state_dict") and attr.endswith("_")
+                  for key, value in module.state_dict().items()}
+        np.savez(os.path.join(out_dir, f"{name}.rank{rank}.npz"), **arrays)
+        with open(os.path.join(out_dir, f"{name}.rank{rank}.json"), "w") as fh:
+            json.dump({"history": [{k: v for k, v in h.items() if k != "dur"} for h in est.history_],
+                       "n_iter": est.n_iter_, "world_size": dist_utils.world_size()}, fh)
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])
