@@ -169,15 +169,15 @@ def run(name, W, args):
         gan.set_params(random_state=args.seed * 100003 + epochs).fit(train)
         epochs += 1
         if args.verbose:
-            print(f"[{name}] epoch {epochs} d={gan.history_['d_loss'][-1]:.3f} "
-                  f"g={gan.history_['g_loss'][-1]:.3f} t={time.perf_counter() - t0:.0f}s", file=sys.stderr)
+            print(f"[{name}] epoch {epochs} d={gan.history_[-1]['d_loss']:.3f} "
+                  f"g={gan.history_[-1]['g_loss']:.3f} t={time.perf_counter() - t0:.0f}s", file=sys.stderr)
     train_s = time.perf_counter() - t0
 
     gen = gan.sample(len(test), random_state=args.seed + 1)  # the EMA generator when --ema-decay is set
     real = train[rng.choice(len(train), len(test), replace=False)]
     zeros = np.zeros_like(test)
     candidates = [("lstm_gan", gen), ("real_train", real), ("all_zero", zeros)]
-    if gan.generator_ema_ is not None:
+    if getattr(gan, "generator_ema_", None) is not None:
         # the same run's raw (non-averaged) generator, same noise: isolates the EMA's effect
         raw = gan._generate_scaled(len(test), np.random.RandomState(args.seed + 1), ema=False)
         candidates.append(("lstm_gan_raw", raw * np.float32(gan.scale_)))
@@ -200,7 +200,7 @@ def run(name, W, args):
         | {"max_epochs": args.epochs},
         "epochs_trained": epochs, "train_seconds": round(train_s, 1),
         "seconds_per_epoch": round(train_s / max(epochs, 1), 2),
-        "final_losses": {"d": gan.history_["d_loss"][-1], "g": gan.history_["g_loss"][-1]},
+        "final_losses": {"d": gan.history_[-1]["d_loss"], "g": gan.history_[-1]["g_loss"]},
         "results": results, "paper": PAPER, "targets": targets, "sources": sources,
         "gen_abs_max": float(np.abs(gen).max()), "torch_threads": __import__("torch").get_num_threads(),
         "cpu_load_1min": os.getloadavg()[0], "_model": gan,

@@ -13,7 +13,8 @@ code MikhailMurashov/ecgGAN, TensorFlow), re-implemented here in PyTorch:
   a linear layer to one logit.
 - **Training.**  The standard (non-saturating) GAN loss with
   binary-cross-entropy on logits, Adam (lr 2e-4) for both networks, one
-  discriminator step per generator step.
+  discriminator step per generator step, run by the training engine of
+  :mod:`ecgsk.nn.engine` (batching, seeding, warm start, callbacks, faults).
 
 Two optional stabilisers, off by default (the reference has neither):
 ``minibatch_std`` appends a minibatch-standard-deviation channel to the
@@ -21,7 +22,8 @@ discriminator's last feature map (it lets the discriminator see a lack of
 diversity), and ``feature_matching`` adds to the generator's loss the squared
 distance between the mean discriminator features of real and generated batches.
 Also optional: ``ema_decay`` keeps an exponential moving average of the
-generator's weights for :meth:`LSTMGAN.sample`, and ``d_lr`` gives the
+generator's weights for :meth:`LSTMGAN.sample` (the engine's
+:class:`~ecgsk.nn.callbacks.EMA` callback), and ``d_lr`` gives the
 discriminator its own learning rate (two time-scale update rule), and
 ``noise_injection`` adds per-sample Gaussian noise, with learned per-channel
 strengths (zero at initialisation), to the generator's last feature map at full
@@ -38,8 +40,6 @@ value of the training set), so the generator's ``tanh`` range covers them;
 :meth:`LSTMGAN.sample` returns millivolts.
 """
 
-import copy
-
 from numbers import Integral, Real
 
 import numpy as np
@@ -49,7 +49,9 @@ from sklearn.base import BaseEstimator
 
 from ..base import GeneratorMixin, Interval
 from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
-from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
+from ..nn.base import to_tensor
+from ..nn.callbacks import EMA
+from ..nn.engine import TorchEstimatorMixin
 
 __all__ = ["LSTMGAN", "LSTMGenerator", "ConvDiscriminator", "half_octave_bands", "log_band_power", "spectral_moments"]
 
@@ -260,8 +262,11 @@ class ConvDiscriminator(nn.Module):
         return self.out(self.feature_map(x)).squeeze(1)
 
 
-class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
+class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     """LSTM-GAN generator of short ECG segments (one heartbeat, 0.8 s at 500 Hz by default).
+
+    Trained by the engine of :mod:`ecgsk.nn.engine`: each training step is one
+    discriminator step then one generator step on a batch of segments.
 
     Parameters
     ----------
@@ -306,7 +311,10 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         long.  Must be in ``[0, 1)``; ``None`` (the reference) keeps no
         average and samples from the trained generator.  Training itself is
         unchanged (the average never feeds back), so losses and the trained
-        networks are the same as without it.
+        networks are the same as without it.  It adds the engine's
+        :class:`~ecgsk.nn.callbacks.EMA` callback (``EMA("generator_",
+        decay=ema_decay)``); an ``EMA`` of ``"generator_"`` given in
+        ``callbacks`` takes its place.
     d_lr : float or None, default=None
         Adam learning rate of the discriminator; ``None`` uses ``lr`` (the
         reference: one rate for both networks).
@@ -328,10 +336,13 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         lead II (``benchmarks/bench_lstm_gan.py``), a weight of 2 lowered the
         gradient-boosting two-sample-test accuracy from 0.86-0.91 to
         0.78-0.84; 5 made training unstable.  0 (the reference) disables it.
+        It is computed in float32 also under ``precision="bf16"``.
     max_epochs : int, default=80
         Training epochs (passes over the training segments).
     batch_size : int, default=64
-        Mini-batch size.
+        Mini-batch size (the global batch under torch.distributed).  Batches
+        follow the engine's rule: a last batch of one segment joins the one
+        before it.
     lr : float, default=2e-4
         Adam learning rate of the generator, and of the discriminator unless
         ``d_lr`` is given.
@@ -346,7 +357,15 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         Show a progress bar over epochs with the latest losses.
     warm_start : bool, default=False
         Continue training the fitted networks (and the same amplitude scale)
-        on a new call to ``fit`` instead of starting afresh.
+        on a new call to ``fit`` instead of starting afresh.  A change of
+        ``noise_injection`` or of the input shape starts afresh.
+    callbacks : list of ecgsk.nn.callbacks.Callback or None, default=None
+        Training callbacks (early stopping, checkpoints, LR schedules, ...).
+        The logged keys are ``"d_loss"`` and ``"g_loss"``.
+    precision : {"32", "bf16"}, default="32"
+        Training precision; ``"bf16"`` trains under bfloat16 autocast.
+    gradient_clip : float or None, default=None
+        Clip each optimizer step's gradients to this total norm.
 
     Attributes
     ----------
@@ -354,16 +373,22 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         The trained generator (output in the scaled units, ``[-1, 1]``).
     discriminator_ : ConvDiscriminator
         The trained discriminator.
-    generator_ema_ : LSTMGenerator or None
+    generator_ema_ : LSTMGenerator
         The moving average of the generator's weights that :meth:`sample`
-        uses, when ``ema_decay`` is set; ``None`` otherwise.
+        uses; present only when ``ema_decay`` (or an ``EMA`` callback) is set.
+    ema_updates_ : int
+        Updates of ``generator_ema_`` since it was started (with it only).
     scale_ : float
         The learned amplitude scale in mV: the training set's maximum absolute
         value.  ``sample`` multiplies the generator's output by it.
-    history_ : dict of lists
-        Per-epoch mean losses: ``"d_loss"`` and ``"g_loss"``.
-    n_epochs_ : int
+    history_ : list of dict
+        One dict per epoch: ``"epoch"``, ``"dur"`` (seconds) and the epoch's
+        mean losses ``"d_loss"`` and ``"g_loss"`` (the latter including the
+        feature- and spectral-matching terms), plus whatever callbacks log.
+    n_iter_ : int
         Epochs trained in total (grows with warm starts).
+    interrupted_ : bool
+        True when the last ``fit`` was stopped by Ctrl-C.
     n_features_in_ : int
         Number of leads.
 
@@ -376,7 +401,9 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
     ...               batch_size=8, device="cpu", random_state=0).fit(X)
     >>> gan.sample(3).shape
     (3, 1, 64)
-    >>> len(gan.history_["d_loss"])
+    >>> sorted(gan.history_[-1])
+    ['d_loss', 'dur', 'epoch', 'g_loss']
+    >>> gan.n_iter_
     1
     """
 
@@ -423,6 +450,9 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        callbacks=None,
+        precision="32",
+        gradient_clip=None,
     ):
         self.n_leads = n_leads
         self.segment_length = segment_length
@@ -446,6 +476,9 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.callbacks = callbacks
+        self.precision = precision
+        self.gradient_clip = gradient_clip
 
     @classmethod
     def get_test_params(cls):
@@ -457,175 +490,148 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
              "kernel_size": 3, "max_epochs": 1, "batch_size": 8, "device": "cpu"},
         ]
 
-    # -- hooks ------------------------------------------------------------------
-    def _noise(self, n, rng):
+    # -- noise and generation ------------------------------------------------------
+    def _noise(self, n, rng, inject=False):
+        """Noise inputs of ``n`` signals from ``rng``: ``(z,)``, or ``(z, eta)`` with ``inject``.
+
+        ``z`` has shape ``(n, segment_length // 4, latent_dim)``, ``eta`` (the
+        injected noise) ``(n, 1, segment_length)``; float32 NumPy arrays.
+        """
         z = rng.standard_normal((n, self.segment_length // 4, self.latent_dim)).astype(np.float32)
-        return to_tensor(z, self._torch_device())
+        if not inject:
+            return (z,)
+        return z, rng.standard_normal((n, 1, self.segment_length)).astype(np.float32)
+
+    @staticmethod
+    def _injects(G):
+        # generators pickled before the option lack the attribute; DDP wraps the module
+        return bool(getattr(getattr(G, "module", G), "noise_injection", False))
 
     def _generate(self, G, n, rng):
-        """Run generator ``G`` on ``n`` fresh draws of its noise inputs from ``rng``."""
-        z = self._noise(n, rng)
-        if not getattr(G, "noise_injection", False):  # generators pickled before the option lack it
-            return G(z)
-        eta = rng.standard_normal((n, 1, self.segment_length)).astype(np.float32)
-        return G(z, to_tensor(eta, self._torch_device()))
-
-    def _build(self):
-        device = self._reset_device()
-        self.generator_ = LSTMGenerator(
-            self.n_leads, self.segment_length, self.latent_dim, self.lstm_units, self.width, self.kernel_size,
-            bool(self.noise_injection),
-        ).to(device)
-        self.discriminator_ = ConvDiscriminator(
-            self.n_leads, self.segment_length, self.width if self.d_width is None else self.d_width,
-            self.kernel_size, bool(self.minibatch_std),
-        ).to(device)
-        self.history_ = {"d_loss": [], "g_loss": []}
-        self.n_epochs_ = 0
-        self._init_ema()
-
-    def _init_ema(self):
-        """Start the weight average from the current generator (or drop it when ``ema_decay`` is None)."""
-        if self.ema_decay is None:
-            self.generator_ema_ = None
-        else:
-            self.generator_ema_ = copy.deepcopy(self.generator_)
-            self.generator_ema_.requires_grad_(False)
-            self.generator_ema_.eval()
-        self._ema_updates_ = 0
-
-    @torch.no_grad()
-    def _update_ema(self):
-        ema = self.generator_ema_
-        if ema is None:
-            return
-        t = self._ema_updates_
-        decay = min(float(self.ema_decay), (1.0 + t) / (10.0 + t))
-        for avg, p in zip(ema.parameters(), self.generator_.parameters()):
-            avg.lerp_(p.detach(), 1.0 - decay)
-        for avg, b in zip(ema.buffers(), self.generator_.buffers()):
-            avg.copy_(b)
-        self._ema_updates_ = t + 1
-
-    def _make_optimizers(self):
-        betas = tuple(self.betas)
-        self._g_opt_ = torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=betas)
-        d_lr = self.lr if self.d_lr is None else self.d_lr
-        self._d_opt_ = torch.optim.Adam(self.discriminator_.parameters(), lr=d_lr, betas=betas)
-
-    def _train_step(self, real, rng, spectral_target=None):
-        """One discriminator step then one generator step; returns ``(d_loss, g_loss)``.
-
-        ``g_loss`` includes the feature- and spectral-matching terms.
-        ``spectral_target`` is the training set's ``(mean, std)`` from
-        :func:`spectral_moments`; when ``spectral_matching`` is on and it is
-        not given, the real batch's moments are used.
-        """
-        bce = nn.functional.binary_cross_entropy_with_logits
-        G, D = self.generator_, self.discriminator_
-        n = real.shape[0]
-        ones = torch.ones(n, device=real.device)
-        zeros = torch.zeros(n, device=real.device)
-
-        # Discriminator: real -> 1, generated -> 0.
-        with torch.no_grad():
-            fake = self._generate(G, n, rng)
-        d_loss = bce(D(real), ones) + bce(D(fake), zeros)
-        self._d_opt_.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self._d_opt_.step()
-
-        # Generator: non-saturating loss, fresh noise.
-        for p in D.parameters():
-            p.requires_grad_(False)
-        fake = self._generate(G, n, rng)
-        if self.feature_matching:
-            f_fake = D.feature_map(fake)
-            g_loss = bce(D.out(f_fake).squeeze(1), ones)
-            with torch.no_grad():
-                f_real = D.feature_map(real).mean(0)
-            g_loss = g_loss + self.feature_matching * ((f_fake.mean(0) - f_real) ** 2).mean()
-        else:
-            g_loss = bce(D(fake), ones)
-        if self.spectral_matching:
-            target_mean, target_std = spectral_moments(real) if spectral_target is None else spectral_target
-            spec = log_band_power(fake)
-            mismatch = ((spec.mean(0) - target_mean) ** 2).mean()
-            if n > 1:  # a spread needs two signals
-                mismatch = mismatch + ((spec.std(0) - target_std) ** 2).mean()
-            g_loss = g_loss + self.spectral_matching * mismatch
-        self._g_opt_.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self._g_opt_.step()
-        self._update_ema()
-        for p in D.parameters():
-            p.requires_grad_(True)
-        return float(d_loss.detach()), float(g_loss.detach())
-
-    def _fit(self, X, y=None, *, rng):
-        warm = (
-            self.warm_start
-            and getattr(self, "generator_", None) is not None
-            and getattr(self, "_fitted_shape_", None) == X.shape[1:]
-            and getattr(self.generator_, "noise_injection", False) == bool(self.noise_injection)
-        )
-        with seeded(rng):
-            if not warm:
-                self._build()
-                scale = float(np.abs(X).max())
-                self.scale_ = scale if scale > 0 else 1.0
-            elif (self.ema_decay is None) != (getattr(self, "generator_ema_", None) is None):
-                self._init_ema()  # ema_decay switched on or off between warm starts
-            if not warm or getattr(self, "_g_opt_", None) is None:
-                self._make_optimizers()
-            self._fitted_shape_ = X.shape[1:]
-            device = self._torch_device()
-            data = to_tensor(X / self.scale_, device)
-            spectral_target = spectral_moments(data) if self.spectral_matching else None
-            n = len(X)
-            bs = min(self.batch_size, n)
-            self.generator_.train()
-            self.discriminator_.train()
-            bar = progress(range(self.max_epochs), total=self.max_epochs, desc="LSTMGAN", verbose=self.verbose)
-            for _ in bar:
-                order = rng.permutation(n)
-                d_sum = g_sum = 0.0
-                steps = 0
-                for start in range(0, n, bs):
-                    idx = order[start:start + bs]
-                    if len(idx) < 2 and steps:
-                        continue  # a lone leftover sample; skip it
-                    d_loss, g_loss = self._train_step(data[torch.as_tensor(idx, device=device)], rng, spectral_target)
-                    d_sum += d_loss
-                    g_sum += g_loss
-                    steps += 1
-                self.history_["d_loss"].append(d_sum / steps)
-                self.history_["g_loss"].append(g_sum / steps)
-                self.n_epochs_ += 1
-                if self.verbose and hasattr(bar, "set_postfix"):
-                    bar.set_postfix(d_loss=f"{d_sum / steps:.3f}", g_loss=f"{g_sum / steps:.3f}")
-            self.generator_.eval()
-            self.discriminator_.eval()
-        return self
+        """Run generator ``G`` on ``n`` fresh draws of its noise inputs from ``rng`` (a training batch)."""
+        device = self._torch_device()
+        return G(*(to_tensor(a, device) for a in self._noise(n, rng, self._injects(G))))
 
     def _generate_scaled(self, n_samples, rng, batch=1024, ema=True):
         """Generator output in the scaled units, ``(n, n_leads, segment_length)`` in [-1, 1].
 
-        Uses the weight average ``generator_ema_`` when there is one and ``ema`` is true.
+        Uses the weight average ``generator_ema_`` when there is one and
+        ``ema`` is true.  The noise is drawn ``batch`` signals at a time.
         """
-        G = getattr(self, "generator_ema_", None) if ema else None
+        G = self.__dict__.get("generator_ema_") if ema else None
         G = self.generator_ if G is None else G
-        out = []
         G.eval()
-        with torch.no_grad():
-            for start in range(0, n_samples, batch):
-                m = min(batch, n_samples - start)
-                out.append(to_numpy(self._generate(G, m, rng)))
+        inject = self._injects(G)
+        out = []
+        for start in range(0, n_samples, batch):
+            m = min(batch, n_samples - start)
+            out.append(self._predict_batches(G, *self._noise(m, rng, inject), batch_size=m, name="samples"))
         return np.concatenate(out, axis=0)
 
     def _sample(self, n_samples, conditions, rng):
         return self._generate_scaled(n_samples, rng) * np.float32(self.scale_)
 
+    # -- engine hooks --------------------------------------------------------------
+    def _training_data(self, X, y=None, *, conditions=None, reset=True):
+        if reset:
+            scale = float(np.abs(X).max())
+            self.scale_ = scale if scale > 0 else 1.0
+        return {"X": np.asarray(X / self.scale_, dtype=np.float32)}
+
+    def _can_warm_start(self, X):
+        generator = self.__dict__.get("generator_")
+        return super()._can_warm_start(X) and generator is not None \
+            and self._injects(generator) == bool(self.noise_injection)
+
+    def _build_modules(self):
+        return {
+            "generator_": LSTMGenerator(
+                self.n_leads, self.segment_length, self.latent_dim, self.lstm_units, self.width, self.kernel_size,
+                bool(self.noise_injection),
+            ),
+            "discriminator_": ConvDiscriminator(
+                self.n_leads, self.segment_length, self.width if self.d_width is None else self.d_width,
+                self.kernel_size, bool(self.minibatch_std),
+            ),
+        }
+
+    def _configure_optimizers(self):
+        betas = tuple(self.betas)
+        d_lr = self.lr if self.d_lr is None else self.d_lr
+        return {
+            "generator": torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=betas),
+            "discriminator": torch.optim.Adam(self.discriminator_.parameters(), lr=d_lr, betas=betas),
+        }
+
+    def _user_ema(self):
+        return any(isinstance(cb, EMA) and cb.module == "generator_" for cb in (self.callbacks or []))
+
+    def _default_callbacks(self):
+        if self.ema_decay is None or self._user_ema():
+            return []
+        return [EMA(module="generator_", decay=self.ema_decay)]
+
+    def _on_train_begin(self, data, ctx):
+        if self.ema_decay is None and not self._user_ema():
+            # no average this fit: drop one left by an earlier fit, so that sample() uses the trained weights
+            self.__dict__.pop("generator_ema_", None)
+            self.__dict__.pop("ema_updates_", None)
+        # the spectral-matching target: moments of the whole training set (the same on every process)
+        ctx.spectral_target = spectral_moments(data["X"].to(ctx.device)) if self.spectral_matching else None
+
+    def _training_step(self, batch, ctx):
+        """One discriminator step then one generator step; logs ``d_loss`` and ``g_loss``.
+
+        ``g_loss`` includes the feature- and spectral-matching terms.  The
+        spectral target is the training set's ``(mean, std)`` from
+        :func:`spectral_moments` (``ctx.spectral_target``); when
+        ``spectral_matching`` is on and the context has none, the real
+        batch's moments are used.
+        """
+        bce = nn.functional.binary_cross_entropy_with_logits
+        real = batch["X"]
+        n = real.shape[0]
+        ones = torch.ones(n, device=real.device)
+        zeros = torch.zeros(n, device=real.device)
+
+        # Discriminator: real -> 1, generated -> 0.
+        D = ctx.modules["discriminator_"]
+        with torch.no_grad():
+            fake = self._generate(self.generator_, n, ctx.rng)
+        d_loss = bce(D(real), ones) + bce(D(fake), zeros)
+        ctx.optimizer_step("discriminator", d_loss)
+
+        # Generator: non-saturating loss, fresh noise; the discriminator is frozen.
+        D = self.discriminator_
+        with ctx.frozen("discriminator_"):
+            fake = self._generate(ctx.modules["generator_"], n, ctx.rng)
+            if self.feature_matching:
+                f_fake = D.feature_map(fake)
+                g_loss = bce(D.out(f_fake).squeeze(1), ones)
+                with torch.no_grad():
+                    f_real = D.feature_map(real).mean(0)
+                g_loss = g_loss + self.feature_matching * ((f_fake.mean(0) - f_real) ** 2).mean()
+            else:
+                g_loss = bce(D(fake), ones)
+            if self.spectral_matching:
+                g_loss = g_loss + self.spectral_matching * self._spectral_mismatch(
+                    fake, real, getattr(ctx, "spectral_target", None))
+            ctx.optimizer_step("generator", g_loss)
+        return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+
+    @staticmethod
+    def _spectral_mismatch(fake, real, target):
+        """Squared distance of the band-power moments of ``fake`` from ``target`` (float32, no autocast)."""
+        with torch.autocast(device_type=fake.device.type, enabled=False):
+            fake = fake.float()
+            target_mean, target_std = spectral_moments(real.float()) if target is None else target
+            spec = log_band_power(fake)
+            mismatch = ((spec.mean(0) - target_mean) ** 2).mean()
+            if fake.shape[0] > 1:  # a spread needs two signals
+                mismatch = mismatch + ((spec.std(0) - target_std) ** 2).mean()
+        return mismatch
+
+    # -- public extras -------------------------------------------------------------
     def discriminate(self, X):
         """Discriminator logits for ECG segments in mV (higher = judged real).
 
@@ -636,8 +642,21 @@ class LSTMGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
         Returns
         -------
         ndarray of float32, shape (n_ecgs,)
+            With ``minibatch_std`` the logits depend on the batch, and ``X``
+            is scored as one batch.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ecgsk.models.lstm_gan import LSTMGAN
+        >>> X = np.random.RandomState(0).randn(8, 1, 32).astype("float32") * 0.2
+        >>> gan = LSTMGAN(segment_length=32, width=0.125, lstm_units=2, max_epochs=1,
+        ...               device="cpu", random_state=0).fit(X)
+        >>> gan.discriminate(X).shape
+        (8,)
         """
         self._check_fitted()
         X = self._validate_ecg(X, reset=False)
-        with torch.no_grad():
-            return to_numpy(self.discriminator_(to_tensor(X / self.scale_, self._torch_device())))
+        scaled = np.asarray(X / self.scale_, dtype=np.float32)
+        return self._predict_batches(self.discriminator_, scaled, name="logits",
+                                     batch_size=len(scaled) if self.minibatch_std else None)

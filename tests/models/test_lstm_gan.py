@@ -8,7 +8,10 @@ import torch
 from sklearn.base import clone
 
 from ecgsk.datasets import make_synthetic_ecgs
+from ecgsk.exceptions import TrainingDivergedError
 from ecgsk.models.lstm_gan import ConvDiscriminator, LSTMGAN, LSTMGenerator, half_octave_bands, log_band_power, spectral_moments
+from ecgsk.nn.callbacks import EMA, Callback, EarlyStopping
+from ecgsk.nn.engine import TrainingContext
 from ecgsk.pipeline import make_pipeline
 from ecgsk.testing import check_estimator
 
@@ -21,6 +24,24 @@ def _segments(n=24, length=64, n_leads=1, seed=0):
 
 def _params(module):
     return [p.detach().clone() for p in module.parameters()]
+
+
+def _losses(history):
+    """The history without the timings (which differ between identical fits)."""
+    return [{k: v for k, v in record.items() if k != "dur"} for record in history]
+
+
+def _finite(history, key):
+    return bool(np.isfinite([record[key] for record in history]).all())
+
+
+def _step(gan, real, rng, target=None):
+    """One training step of a fitted ``gan`` on the scaled batch ``real``: ``(d_loss, g_loss)``."""
+    modules = {name: getattr(gan, name) for name in ("generator_", "discriminator_")}
+    ctx = TrainingContext(gan, modules, gan._optimizers_, gan._torch_device(), rng, "32", None)
+    ctx.spectral_target = target
+    logs = gan._training_step({"X": real}, ctx)
+    return logs["d_loss"], logs["g_loss"]
 
 
 def test_default_architecture_matches_reference():
@@ -48,8 +69,10 @@ def test_default_architecture_matches_reference():
 
 def test_noise_length_is_quarter_segment():
     gan = LSTMGAN(segment_length=64, **TINY, max_epochs=0, random_state=0).fit(_segments())
-    z = gan._noise(3, np.random.RandomState(0))
-    assert tuple(z.shape) == (3, 16, 4)
+    (z,) = gan._noise(3, np.random.RandomState(0))
+    assert z.shape == (3, 16, 4) and z.dtype == np.float32
+    z, eta = gan._noise(3, np.random.RandomState(0), inject=True)
+    assert z.shape == (3, 16, 4) and eta.shape == (3, 1, 64)
 
 
 def test_output_shape_and_range():
@@ -77,10 +100,9 @@ def test_multilead_output():
 def test_one_training_step_changes_both_networks():
     X = _segments(n=8, length=64)
     gan = LSTMGAN(segment_length=64, **TINY, max_epochs=0, random_state=0).fit(X)
-    gan._make_optimizers()
     g0, d0 = _params(gan.generator_), _params(gan.discriminator_)
     real = torch.as_tensor(X / gan.scale_)
-    d_loss, g_loss = gan._train_step(real, np.random.RandomState(0))
+    d_loss, g_loss = _step(gan, real, np.random.RandomState(0))
     assert np.isfinite(d_loss) and np.isfinite(g_loss)
     assert any(not torch.equal(a, b) for a, b in zip(g0, gan.generator_.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(d0, gan.discriminator_.parameters()))
@@ -90,8 +112,43 @@ def test_one_training_step_changes_both_networks():
 
 def test_history_and_finite_losses():
     gan = LSTMGAN(segment_length=64, **TINY, max_epochs=3, random_state=0).fit(_segments())
-    assert len(gan.history_["d_loss"]) == len(gan.history_["g_loss"]) == 3 == gan.n_epochs_
-    assert np.isfinite(gan.history_["d_loss"]).all() and np.isfinite(gan.history_["g_loss"]).all()
+    assert len(gan.history_) == 3 == gan.n_iter_
+    assert [r["epoch"] for r in gan.history_] == [1, 2, 3]
+    assert all(set(r) == {"epoch", "dur", "d_loss", "g_loss"} and r["dur"] >= 0 for r in gan.history_)
+    assert _finite(gan.history_, "d_loss") and _finite(gan.history_, "g_loss")
+    assert not gan.interrupted_
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_training_at_test_sizes_gives_finite_losses_and_changes_parameters(which):
+    params = LSTMGAN.get_test_params()[which]
+    X, _ = LSTMGAN(**params).get_test_data(n_ecgs=12)
+    init = LSTMGAN(**{**params, "max_epochs": 0}, random_state=0).fit(X)
+    assert init.history_ == [] and init.n_iter_ == 0
+    gan = LSTMGAN(**{**params, "max_epochs": 2}, random_state=0).fit(X)
+    # the same seed builds the same initial networks whatever max_epochs is
+    for name in ("generator_", "discriminator_"):
+        for p, q in zip(getattr(init, name).parameters(), getattr(gan, name).parameters()):
+            assert p.shape == q.shape
+        assert any(not torch.equal(p, q) for p, q in zip(getattr(init, name).parameters(),
+                                                         getattr(gan, name).parameters())), name
+    assert len(gan.history_) == 2 and _finite(gan.history_, "d_loss") and _finite(gan.history_, "g_loss")
+    assert all(torch.isfinite(p).all() for p in gan.generator_.parameters())
+    assert np.isfinite(gan.sample(3, random_state=0)).all()
+
+
+def test_a_huge_learning_rate_raises_training_diverged():
+    X = _segments()
+    with pytest.raises(TrainingDivergedError, match="diverged") as info:
+        LSTMGAN(segment_length=64, **TINY, max_epochs=3, lr=1e10, random_state=0).fit(X)
+    assert info.value.key in ("d_loss", "g_loss")
+    # a fit that diverges in its first epoch leaves a fitted estimator as it was
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0).fit(X)
+    before = gan.sample(3, random_state=0)
+    with pytest.raises(TrainingDivergedError):
+        gan.set_params(lr=1e10, max_epochs=3).fit(X)
+    assert gan.n_iter_ == 1 and len(gan.history_) == 1
+    np.testing.assert_array_equal(gan.sample(3, random_state=0), before)
 
 
 def test_reproducible_under_random_state():
@@ -100,7 +157,8 @@ def test_reproducible_under_random_state():
     b = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3).fit(X)
     c = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=4).fit(X)
     np.testing.assert_array_equal(a.sample(5), b.sample(5))
-    assert a.history_ == b.history_
+    assert _losses(a.history_) == _losses(b.history_)
+    np.testing.assert_array_equal(a.discriminate(X), b.discriminate(X))
     assert not np.allclose(a.sample(5, random_state=0), c.sample(5, random_state=0))
     np.testing.assert_array_equal(a.sample(2, random_state=7), a.sample(2, random_state=7))
 
@@ -113,15 +171,29 @@ def test_pickle_round_trip_and_warm_start():
     np.testing.assert_array_equal(gan.discriminate(X), restored.discriminate(X))
     # the restored model keeps training (optimisers are rebuilt)
     restored.set_params(warm_start=True).fit(X)
-    assert restored.n_epochs_ == 2 and len(restored.history_["g_loss"]) == 2
+    assert restored.n_iter_ == 2 and [r["epoch"] for r in restored.history_] == [1, 2]
     assert restored.scale_ == gan.scale_
+
+
+def test_warm_start_continues_epochs_and_weights():
+    X = _segments()
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=0, warm_start=True).fit(X)
+    g0 = _params(gan.generator_)
+    generator = gan.generator_
+    gan.fit(X * 2.0)  # same shape: keeps the networks and the amplitude scale
+    assert gan.n_iter_ == 4 and [r["epoch"] for r in gan.history_] == [1, 2, 3, 4]
+    assert gan.generator_ is generator and gan.scale_ == pytest.approx(float(np.abs(X).max()))
+    assert any(not torch.equal(p, q) for p, q in zip(g0, gan.generator_.parameters()))
+    # a new segment length starts afresh
+    gan.set_params(segment_length=32).fit(_segments(length=32))
+    assert gan.n_iter_ == 2 and gan.generator_ is not generator
 
 
 def test_warm_start_false_restarts():
     X = _segments()
     gan = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0).fit(X)
     gan.fit(X)
-    assert gan.n_epochs_ == 1
+    assert gan.n_iter_ == 1 and len(gan.history_) == 1
 
 
 def test_verbose_progress(capsys):
@@ -156,8 +228,8 @@ def test_stabilisers_change_training_and_stay_reproducible(extra):
     a = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, **extra).fit(X)
     b = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, **extra).fit(X)
     np.testing.assert_array_equal(a.sample(5, random_state=0), b.sample(5, random_state=0))
-    assert a.history_ == b.history_
-    assert np.isfinite(a.history_["g_loss"]).all()
+    assert _losses(a.history_) == _losses(b.history_)
+    assert _finite(a.history_, "g_loss")
     assert not np.array_equal(a.sample(5, random_state=0), ref.sample(5, random_state=0))
     if "minibatch_std" in extra:
         assert a.discriminator_.out.in_features == (a.discriminator_.features[-3].out_channels + 1) * 16
@@ -169,23 +241,27 @@ def test_feature_matching_zero_is_the_reference_loss():
     X = _segments()
     a = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3).fit(X)
     b = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3, feature_matching=0.0).fit(X)
-    assert a.history_ == b.history_
+    assert _losses(a.history_) == _losses(b.history_)
 
 
 def test_ema_samples_from_the_average_and_leaves_training_unchanged():
     X = _segments()
     ref = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3).fit(X)
-    assert ref.generator_ema_ is None and LSTMGAN().ema_decay is None  # reference by default
+    assert not hasattr(ref, "generator_ema_") and LSTMGAN().ema_decay is None  # reference by default
+    assert ref._default_callbacks() == []
     a = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, ema_decay=0.9).fit(X)
     b = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, ema_decay=0.9).fit(X)
+    (callback,) = a._default_callbacks()  # ema_decay maps onto the engine's EMA callback
+    assert isinstance(callback, EMA) and callback.module == "generator_" and callback.decay == 0.9
+    assert a.callbacks is None  # the parameter is left as given
     # the average never feeds back: same losses and the same trained generator as without it
-    assert a.history_ == ref.history_
+    assert _losses(a.history_) == _losses(ref.history_)
     for p, q in zip(a.generator_.parameters(), ref.generator_.parameters()):
         assert torch.equal(p, q)
     raw = a._generate_scaled(5, np.random.RandomState(0), ema=False) * np.float32(a.scale_)
     np.testing.assert_array_equal(raw, ref.sample(5, random_state=0))
     # sample() uses the average, which differs from the trained weights
-    assert a._ema_updates_ == 2 * 3  # 24 segments / batch 8 = 3 generator steps per epoch
+    assert a.ema_updates_ == 2 * 3  # 24 segments / batch 8 = 3 generator steps per epoch
     assert any(not torch.equal(p, q) for p, q in zip(a.generator_ema_.parameters(), a.generator_.parameters()))
     assert not np.array_equal(a.sample(5, random_state=0), ref.sample(5, random_state=0))
     assert all(not p.requires_grad for p in a.generator_ema_.parameters())
@@ -194,50 +270,105 @@ def test_ema_samples_from_the_average_and_leaves_training_unchanged():
     restored = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(a.sample(5, random_state=0), restored.sample(5, random_state=0))
     restored.set_params(warm_start=True).fit(X)
-    assert restored._ema_updates_ == 4 * 3 and np.isfinite(restored.history_["g_loss"]).all()
+    assert restored.ema_updates_ == 4 * 3 and _finite(restored.history_, "g_loss")
 
 
 def test_ema_update_is_the_warmed_up_moving_average():
-    X = _segments(n=8)
+    X = _segments(n=8)  # one batch of 8: one step per epoch
     gan = LSTMGAN(segment_length=64, **TINY, max_epochs=0, random_state=0, ema_decay=0.99).fit(X)
-    gan._make_optimizers()
     g0 = _params(gan.generator_)
     for p, q in zip(g0, gan.generator_ema_.parameters()):
         assert torch.equal(p, q)  # the average starts at the initial weights
-    d_loss, g_loss = gan._train_step(torch.as_tensor(X / gan.scale_), np.random.RandomState(0))
-    assert np.isfinite(d_loss) and np.isfinite(g_loss)
+    assert gan.ema_updates_ == 0
+    gan.set_params(warm_start=True, max_epochs=1).fit(X)
+    assert _finite(gan.history_, "d_loss") and _finite(gan.history_, "g_loss")
     g1 = _params(gan.generator_)
     assert any(not torch.equal(a, b) for a, b in zip(g0, g1))
     decay = min(0.99, 1 / 10)  # warm-up ramp (1 + t) / (10 + t) at t = 0
     for p0, p1, avg in zip(g0, g1, gan.generator_ema_.parameters()):
         torch.testing.assert_close(avg, decay * p0 + (1 - decay) * p1)
-    assert gan._ema_updates_ == 1
+    assert gan.ema_updates_ == 1
 
 
 def test_ema_switched_on_in_a_warm_start():
     X = _segments()
     gan = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0, warm_start=True).fit(X)
-    assert gan.generator_ema_ is None
+    assert not hasattr(gan, "generator_ema_")
     gan.set_params(ema_decay=0.5).fit(X)
-    assert gan.generator_ema_ is not None and gan._ema_updates_ == 3 and gan.n_epochs_ == 2
+    assert gan.generator_ema_ is not None and gan.ema_updates_ == 3 and gan.n_iter_ == 2
     gan.set_params(ema_decay=None).fit(X)
-    assert gan.generator_ema_ is None and gan.n_epochs_ == 3
+    assert not hasattr(gan, "generator_ema_") and not hasattr(gan, "ema_updates_") and gan.n_iter_ == 3
+    np.testing.assert_array_equal(gan.sample(3, random_state=0),
+                                  gan._generate_scaled(3, np.random.RandomState(0), ema=False) * np.float32(gan.scale_))
+
+
+def test_a_refit_without_ema_drops_the_old_average():
+    X = _segments()
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0, ema_decay=0.9).fit(X)
+    assert gan.ema_updates_ == 3
+    gan.set_params(ema_decay=None).fit(X)  # not a warm start: new networks, no stale average
+    assert not hasattr(gan, "generator_ema_")
+    ref = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0).fit(X)
+    np.testing.assert_array_equal(gan.sample(3, random_state=0), ref.sample(3, random_state=0))
+    # a refit with EMA starts a fresh average from the new networks
+    gan.set_params(ema_decay=0.9).fit(X)
+    assert gan.ema_updates_ == 3
+
+
+def test_a_user_ema_callback_replaces_the_one_from_ema_decay():
+    X = _segments()
+    own = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, ema_decay=0.9).fit(X)
+    user = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, callbacks=[EMA(decay=0.9)]).fit(X)
+    both = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, ema_decay=0.5,
+                   callbacks=[EMA(decay=0.9)]).fit(X)
+    assert own.ema_updates_ == user.ema_updates_ == both.ema_updates_ == 6  # one average, updated once a step
+    np.testing.assert_array_equal(own.sample(4, random_state=0), user.sample(4, random_state=0))
+    np.testing.assert_array_equal(own.sample(4, random_state=0), both.sample(4, random_state=0))
+    # the user's average survives warm starts even without ema_decay
+    user.set_params(warm_start=True).fit(X)
+    assert user.ema_updates_ == 12
+
+
+def test_engine_callbacks_see_the_logged_losses():
+    seen = []  # the engine fits with copies of the callbacks, so they report through a closure
+
+    class Record(Callback):
+        def on_epoch_end(self, estimator, ctx, record):
+            seen.append(sorted(record))
+
+    X = _segments()
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=0, callbacks=[Record()]).fit(X)
+    assert seen == [["d_loss", "dur", "epoch", "g_loss"]] * 2
+    stopped = LSTMGAN(segment_length=64, **TINY, max_epochs=20, random_state=0,
+                      callbacks=[EarlyStopping(monitor="d_loss", patience=1, mode="max")]).fit(X)
+    assert stopped.n_iter_ < 20 and stopped.best_epoch_ >= 1
+    assert len(gan.history_) == 2
+
+
+def test_bf16_precision_and_gradient_clip_train():
+    X = _segments()
+    for params in ({"precision": "bf16", "spectral_matching": 1.0}, {"gradient_clip": 0.1}):
+        gan = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0, **params).fit(X)
+        assert _finite(gan.history_, "d_loss") and _finite(gan.history_, "g_loss")
+        assert np.isfinite(gan.sample(3)).all()
 
 
 def test_d_lr_sets_the_discriminator_rate_only():
     X = _segments()
     ref = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3).fit(X)
-    assert ref._d_opt_.param_groups[0]["lr"] == ref._g_opt_.param_groups[0]["lr"] == 2e-4
+    opts = ref._optimizers_
+    assert opts["discriminator"].param_groups[0]["lr"] == opts["generator"].param_groups[0]["lr"] == 2e-4
     assert LSTMGAN().d_lr is None  # reference by default
     a = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3, d_lr=1e-3).fit(X)
     b = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3, d_lr=1e-3).fit(X)
-    assert a._d_opt_.param_groups[0]["lr"] == 1e-3 and a._g_opt_.param_groups[0]["lr"] == 2e-4
-    assert np.isfinite(a.history_["d_loss"]).all() and np.isfinite(a.history_["g_loss"]).all()
-    assert a.history_ == b.history_ and a.history_ != ref.history_
+    opts = a._optimizers_
+    assert opts["discriminator"].param_groups[0]["lr"] == 1e-3 and opts["generator"].param_groups[0]["lr"] == 2e-4
+    assert _finite(a.history_, "d_loss") and _finite(a.history_, "g_loss")
+    assert _losses(a.history_) == _losses(b.history_) and _losses(a.history_) != _losses(ref.history_)
     np.testing.assert_array_equal(a.discriminate(X), b.discriminate(X))
     assert not np.array_equal(a.discriminate(X), ref.discriminate(X))
     same = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3, d_lr=2e-4).fit(X)
-    assert same.history_ == ref.history_
+    assert _losses(same.history_) == _losses(ref.history_)
 
 
 def test_noise_injection_module_starts_neutral():
@@ -261,16 +392,16 @@ def test_noise_injection_trains_and_stays_reproducible():
     assert not LSTMGAN().noise_injection and not hasattr(ref.generator_, "noise_weight")  # reference by default
     a = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, noise_injection=True).fit(X)
     b = LSTMGAN(segment_length=64, **TINY, max_epochs=2, random_state=3, noise_injection=True).fit(X)
-    assert np.isfinite(a.history_["d_loss"]).all() and np.isfinite(a.history_["g_loss"]).all()
+    assert _finite(a.history_, "d_loss") and _finite(a.history_, "g_loss")
     assert torch.any(a.generator_.noise_weight != 0)  # the strengths were trained
-    assert a.history_ == b.history_ and a.history_ != ref.history_
+    assert _losses(a.history_) == _losses(b.history_) and _losses(a.history_) != _losses(ref.history_)
     np.testing.assert_array_equal(a.sample(5, random_state=0), b.sample(5, random_state=0))
     assert not np.array_equal(a.sample(5, random_state=0), a.sample(5, random_state=1))
     restored = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(a.sample(5, random_state=0), restored.sample(5, random_state=0))
     # switching it in a warm start rebuilds the networks (the architecture changed)
     restored.set_params(warm_start=True, noise_injection=False).fit(X)
-    assert not hasattr(restored.generator_, "noise_weight") and restored.n_epochs_ == 2
+    assert not hasattr(restored.generator_, "noise_weight") and restored.n_iter_ == 2
 
 
 def test_half_octave_bands_tile_the_one_sided_spectrum():
@@ -313,16 +444,15 @@ def test_spectral_matching_adds_the_moment_mismatch_to_the_generator_loss():
     ref = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3).fit(X)
     assert LSTMGAN().spectral_matching == 0  # reference by default
     zero = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=3, spectral_matching=0.0).fit(X)
-    assert zero.history_ == ref.history_
+    assert _losses(zero.history_) == _losses(ref.history_)
     # one step from identical states: g_loss grows by exactly weight * mismatch of the same generated batch
     losses, grads = {}, {}
     for weight in (0.0, 2.0):
         gan = LSTMGAN(segment_length=64, **TINY, max_epochs=0, random_state=0, spectral_matching=weight).fit(X)
-        gan._make_optimizers()
         real = torch.as_tensor(X[:8] / gan.scale_)
         target = spectral_moments(torch.as_tensor(X / gan.scale_))
         g0 = _params(gan.generator_)
-        losses[weight] = gan._train_step(real, np.random.RandomState(1), target)
+        losses[weight] = _step(gan, real, np.random.RandomState(1), target)
         grads[weight] = [a - b for a, b in zip(_params(gan.generator_), g0)]
     assert np.isfinite(losses[2.0]).all() and losses[2.0][0] == losses[0.0][0]  # D step unchanged
     gan = LSTMGAN(segment_length=64, **TINY, max_epochs=0, random_state=0).fit(X)
@@ -342,18 +472,35 @@ def test_spectral_matching_trains_reproducibly_and_pickles():
     params = dict(n_leads=2, segment_length=64, **TINY, max_epochs=2, random_state=3, spectral_matching=1.0)
     ref = LSTMGAN(**{**params, "spectral_matching": 0.0}).fit(X)
     a, b = LSTMGAN(**params).fit(X), LSTMGAN(**params).fit(X)
-    assert np.isfinite(a.history_["g_loss"]).all() and a.history_ == b.history_ and a.history_ != ref.history_
+    assert _finite(a.history_, "g_loss") and _losses(a.history_) == _losses(b.history_)
+    assert _losses(a.history_) != _losses(ref.history_)
     np.testing.assert_array_equal(a.sample(5, random_state=0), b.sample(5, random_state=0))
     restored = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(a.sample(5, random_state=0), restored.sample(5, random_state=0))
     restored.set_params(warm_start=True).fit(X)
-    assert restored.n_epochs_ == 4 and np.isfinite(restored.history_["g_loss"]).all()
+    assert restored.n_iter_ == 4 and _finite(restored.history_, "g_loss")
     # a single training segment (batches of one): only the mean term applies, and it stays finite
     one = LSTMGAN(**{**params, "max_epochs": 1}).fit(X[:1])
-    assert np.isfinite(one.history_["g_loss"]).all() and np.isfinite(one.sample(2)).all()
+    assert _finite(one.history_, "g_loss") and np.isfinite(one.sample(2)).all()
     # without a precomputed target a direct step uses the real batch's moments
-    d_loss, g_loss = a._train_step(torch.as_tensor(X[:8] / a.scale_), np.random.RandomState(0))
+    d_loss, g_loss = _step(a, torch.as_tensor(X[:8] / a.scale_), np.random.RandomState(0))
     assert np.isfinite(d_loss) and np.isfinite(g_loss)
+
+
+def test_spectral_target_of_a_fit_is_the_whole_training_set():
+    X = _segments()
+    seen = []
+
+    class Spy(Callback):
+        def on_train_begin(self, estimator, ctx):
+            seen.append(ctx.spectral_target)
+
+    gan = LSTMGAN(segment_length=64, **TINY, max_epochs=1, random_state=0, spectral_matching=1.0,
+                  callbacks=[Spy()]).fit(X)
+    mean, std = spectral_moments(torch.as_tensor(X / gan.scale_))
+    torch.testing.assert_close(seen[0][0], mean)
+    torch.testing.assert_close(seen[0][1], std)
+    assert not any(isinstance(v, torch.Tensor) for v in vars(gan).values())  # not kept after fit
 
 
 @pytest.mark.parametrize("bad", [{"segment_length": 62}, {"width": 0}, {"d_width": -1.0}, {"batch_size": 0}, {"lstm_units": 1.5},
@@ -422,5 +569,5 @@ def test_fits_real_ludb_heartbeat_windows(data_dir):
     out = gan.sample(5)
     assert out.shape == (5, 1, 400)
     assert np.abs(out).max() <= np.abs(W).max() + 1e-6
-    assert np.isfinite(gan.history_["d_loss"]).all()
+    assert _finite(gan.history_, "d_loss")
     assert isinstance(clone(gan), LSTMGAN)
