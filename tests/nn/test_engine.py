@@ -254,3 +254,42 @@ def test_pickle_round_trip_drops_optimizers_and_predicts_the_same(X12):
         warnings.simplefilter("error")
         clone.fit(X12)  # a warm start after unpickling rebuilds the optimizers
     assert clone.n_iter_ == 2
+
+
+# -- parallel cross-validation ----------------------------------------------------------------
+class RecordThreads(Callback):
+    """Stores the torch intra-op thread count the fit ran with on the estimator."""
+
+    def on_train_begin(self, estimator, ctx):
+        estimator.torch_threads_ = torch.get_num_threads()
+
+
+def test_cross_validate_with_two_loky_workers_does_not_oversubscribe(X12):
+    import os
+
+    from joblib import parallel_backend
+    from sklearn.model_selection import cross_validate
+
+    est = TinyReconstructor(max_epochs=2, random_state=0, callbacks=[RecordThreads()])
+    with parallel_backend("loky"):
+        result = cross_validate(est, X12, cv=2, n_jobs=2, return_estimator=True)
+    assert np.isfinite(result["test_score"]).all()
+    cores = os.cpu_count() or 1
+    # joblib caps each worker's threads at cores // n_jobs, and torch honours it
+    assert all(fitted.torch_threads_ <= max(1, cores // 2) for fitted in result["estimator"])
+    serial = cross_validate(est, X12, cv=2, n_jobs=1)
+    np.testing.assert_allclose(result["test_score"], serial["test_score"], rtol=1e-6)
+
+
+def test_cross_validate_on_a_dask_cluster(X12):
+    distributed = pytest.importorskip("distributed", reason="the dask extra: pip install ecgsk[dask]")
+    from joblib import parallel_backend
+    from sklearn.model_selection import cross_validate
+
+    est = TinyReconstructor(max_epochs=1, random_state=0)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        with parallel_backend("dask"):
+            result = cross_validate(est, X12, cv=2, n_jobs=2)
+    serial = cross_validate(est, X12, cv=2, n_jobs=1)
+    np.testing.assert_allclose(result["test_score"], serial["test_score"], rtol=1e-6)
