@@ -1,13 +1,14 @@
 """Exceptions and warnings of ecgsk (layer 1: imports nothing from ecgsk).
 
 - :class:`ECGFileError`: a file that cannot be read as an ECG.
+- :class:`ModelFileError`: a file that cannot be read as a saved ecgsk estimator.
 - :class:`TrainingDivergedError`: a training loss became NaN or infinite.
 - :class:`NotFittedError`: scikit-learn's, re-exported.
 """
 
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["ECGFileError", "TrainingDivergedError", "NotFittedError"]
+__all__ = ["ECGFileError", "ModelFileError", "TrainingDivergedError", "NotFittedError"]
 
 
 class ECGFileError(ValueError):
@@ -22,6 +23,27 @@ class ECGFileError(ValueError):
     ... except ValueError as exc:
     ...     print(exc)
     rec.asc: expected 8 integers per line
+    """
+
+
+class ModelFileError(ValueError):
+    """A file that cannot be read as a saved ecgsk estimator.
+
+    Raised by :func:`ecgsk.load`, ``Estimator.load`` and
+    :func:`ecgsk.io.read_estimator_file` for a missing, empty, truncated or
+    corrupt file, a file that is not an ecgsk model file (a pickle, a zip
+    archive such as a ``torch.save`` checkpoint, random bytes), a newer file
+    format version, a model class that is unknown or not the one asked for,
+    and tensors that do not fit the model (wrong shape, missing or extra
+    keys).  The message always names the file and says what is wrong.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise ModelFileError("model.ecgsk: the file is empty")
+    ... except ValueError as exc:
+    ...     print(exc)
+    model.ecgsk: the file is empty
     """
 
 

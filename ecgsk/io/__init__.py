@@ -20,15 +20,20 @@ Formats
   ``np.savetxt(path, ints, fmt='%i')``) at a fraction of the cost.
 - NumPy ``.npy``/``.npz`` and CSV: :func:`write_npy`, :func:`read_npy`,
   :func:`write_npz`, :func:`read_npz`, :func:`write_csv`, :func:`read_csv`.
+- Saved estimators (one safetensors file of arrays plus JSON, never a
+  pickle): :func:`write_estimator_file`, :func:`read_estimator_file`; a
+  damaged or foreign file raises :class:`ModelFileError`.  Estimators use
+  them through ``est.save(path)`` and :func:`ecgsk.load`.
 
 Modules
 -------
 One module per format, all re-exported here: :mod:`ecgsk.io.wfdb`,
 :mod:`ecgsk.io.challenge`, :mod:`ecgsk.io.asc`, :mod:`ecgsk.io.npy`,
-:mod:`ecgsk.io.csv`; shared private helpers live in ``ecgsk.io._common``.
+:mod:`ecgsk.io.csv`, :mod:`ecgsk.io.estimator_file`; shared private helpers
+live in ``ecgsk.io._common``.
 """
 
-from ecgsk.exceptions import ECGFileError
+from ecgsk.exceptions import ECGFileError, ModelFileError
 from ecgsk.io.asc import (
     format_asc,
     mv_to_asc_microvolts,
@@ -40,11 +45,13 @@ from ecgsk.io.asc import (
 )
 from ecgsk.io.challenge import _parse_age, _parse_sex, read_challenge_dir, read_challenge_record
 from ecgsk.io.csv import read_csv, write_csv
+from ecgsk.io.estimator_file import read_estimator_file, write_estimator_file
 from ecgsk.io.npy import read_npy, read_npz, write_npy, write_npz
 from ecgsk.io.wfdb import read_wfdb, write_wfdb
 
 __all__ = [
     "ECGFileError",
+    "ModelFileError",
     "read_wfdb",
     "read_challenge_dir",
     "read_challenge_record",
@@ -62,4 +69,6 @@ __all__ = [
     "write_csv",
     "read_csv",
     "write_wfdb",
+    "write_estimator_file",
+    "read_estimator_file",
 ]
