@@ -420,6 +420,12 @@ class TorchEstimatorMixin(TorchModelMixin):
                             break
                         for cb in callbacks:
                             cb.on_epoch_end(self, ctx, record)
+                        bad_module = self._non_finite_module(names)
+                        if bad_module is not None:
+                            # finite losses but weights gone bad (e.g. an update after the last loss): never keep them
+                            self.history_.pop()
+                            self.n_iter_ = ctx.epoch - 1
+                            raise _Diverged(f"weights of {bad_module}", float("nan"), ctx.step)
                         last_good = self._snapshot()
                         if ctx.stop_training:
                             break
@@ -445,6 +451,12 @@ class TorchEstimatorMixin(TorchModelMixin):
         return self
 
     # -- pieces of the loop ----------------------------------------------------------
+    def _non_finite_module(self, names):
+        for name in names:
+            if not all(bool(torch.isfinite(p).all()) for p in getattr(self, name).parameters()):
+                return name
+        return None
+
     def _has_modules(self):
         return any(isinstance(v, torch.nn.Module) for k, v in self.__dict__.items() if k.endswith("_"))
 
