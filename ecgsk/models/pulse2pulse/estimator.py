@@ -13,7 +13,7 @@ from ...leads import derive_12_from_8
 from ...nn.base import progress
 from ...nn.engine import TorchEstimatorMixin
 from ...nn.gan import generator_loss, wgan_gp_critic_loss
-from .networks import SCALE_MV, SCALE_UV, TOTAL_STRIDE, Pulse2PulseCritic, Pulse2PulseGenerator
+from .networks import MIN_LENGTH, SCALE_MV, SCALE_UV, TOTAL_STRIDE, Pulse2PulseCritic, Pulse2PulseGenerator
 from .polyphase import polyphase_generator
 from .pretrained import map_pretrained_state_dict, pretrained_checkpoint_path
 
@@ -34,8 +34,9 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     n_leads : int, default=8
         Leads (I, II, V1-V6 for the pretrained model).
     length : int, default=5000
-        Samples per ECG.  The generator works on the next multiple of 2500
-        (its total stride) and returns the first ``length`` samples.
+        Samples per ECG, at least 703 (what the critic's strided convolutions
+        need).  The generator works on the next multiple of 2500 (its total
+        stride) and returns the first ``length`` samples.
     fs : float, default=500
         Sampling rate in Hz (metadata; used by ``score``).
     n_critic : int, default=5
@@ -95,7 +96,7 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k != "betas"},
         "model_size": [Interval(Integral, 5, None)],  # channels d/5 and d/2 must be >= 1
         "n_leads": [Interval(Integral, 1, None)],
-        "length": [Interval(Integral, 1, None)],
+        "length": [Interval(Integral, MIN_LENGTH, None)],  # the critic's convolutions need this many samples
         "fs": [Interval(Real, 0, None, closed="neither")],
         "n_critic": [Interval(Integral, 1, None)],
         "gp_weight": [Interval(Real, 0, None)],

@@ -57,7 +57,8 @@ class Pulse2PulseGenerator(nn.Module):
     model_size : int, default=50
         The width ``d``; at least 5.
     n_channels : int, default=8
-        Leads in and out.
+        Leads in and out.  The input length must be a multiple of
+        :data:`TOTAL_STRIDE` (2500).
 
     Examples
     --------
@@ -69,8 +70,6 @@ class Pulse2PulseGenerator(nn.Module):
 
     def __init__(self, model_size=50, n_channels=8):
         super().__init__()
-        if int(model_size) < 5:
-            raise ValueError(f"model_size must be at least 5 (channels d/5 and d/2 must be >= 1); got {model_size}")
         self.model_size = int(model_size)
         self.n_channels = int(n_channels)
         enc = _encoder_channels(model_size, n_channels)
@@ -87,8 +86,6 @@ class Pulse2PulseGenerator(nn.Module):
         return feats
 
     def forward(self, x):
-        if x.shape[-1] % TOTAL_STRIDE:
-            raise ValueError(f"the generator's input length must be a multiple of {TOTAL_STRIDE}; got {x.shape[-1]}")
         feats = self.encode(x)
         x = feats[-1]
         last = len(self.decoder) - 1
@@ -126,6 +123,21 @@ class PhaseShuffle(nn.Module):
         return torch.gather(padded, 2, idx)
 
 
+CRITIC_STRIDES = (2, 2, 2, 2, 4, 4, 4)
+
+
+def critic_output_length(length):
+    """Samples left after the critic's seven strided convolutions (kernel 25, padding 11)."""
+    out = int(length)
+    for stride in CRITIC_STRIDES:
+        out = (out + 2 * 11 - KERNEL) // stride + 1
+    return out
+
+
+#: The shortest ECG the critic can score (one output sample after its convolutions).
+MIN_LENGTH = next(n for n in range(1, 10_000) if critic_output_length(n) >= 1)
+
+
 class Pulse2PulseCritic(nn.Module):
     """WaveGAN-style critic: seven ``Conv1d(kernel=25, padding=11)`` with leaky ReLU(0.2),
     phase shuffle after the first six, and a linear output.
@@ -138,14 +150,15 @@ class Pulse2PulseCritic(nn.Module):
     model_size : int, default=50
     n_channels : int, default=8
     length : int, default=5000
-        Input length; fixes the size of the linear layer.
+        Input length, at least :data:`MIN_LENGTH`; fixes the size of the
+        linear layer.
     shift : int, default=2
         Phase-shuffle shift.
     alpha : float, default=0.2
         Leaky-ReLU slope.
     """
 
-    strides = (2, 2, 2, 2, 4, 4, 4)
+    strides = CRITIC_STRIDES
 
     def __init__(self, model_size=50, n_channels=8, length=5000, shift=2, alpha=0.2):
         super().__init__()
@@ -156,11 +169,7 @@ class Pulse2PulseCritic(nn.Module):
             nn.Conv1d(chans[i], chans[i + 1], KERNEL, stride=s, padding=11) for i, s in enumerate(self.strides)
         )
         self.shuffles = nn.ModuleList(PhaseShuffle(shift) for _ in range(len(self.strides) - 1))
-        out_len = int(length)
-        for s in self.strides:
-            out_len = (out_len + 2 * 11 - KERNEL) // s + 1
-            if out_len < 1:
-                raise ValueError(f"length={length} is too short for the critic's seven strided convolutions")
+        out_len = critic_output_length(length)
         self.fc = nn.Linear(chans[-1] * out_len, 1)
         for m in self.modules():
             if isinstance(m, (nn.Conv1d, nn.Linear)):
