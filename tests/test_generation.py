@@ -51,11 +51,17 @@ def test_asc_layout_start_id_and_reproducibility(tmp_path, tiny_weights):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
     rows = (tmp_path / "a" / "7.asc").read_text().splitlines()
     assert len(rows) == 5000 and all(len(r.split(" ")) == 8 for r in rows[:50])
-    # the integers are int(network_output * 6000), as deepfake-ecg computes them
+    # the files hold the model's native integers (iter_samples(integers=True): for Pulse2Pulse
+    # int(network_output * 6000), as deepfake-ecg computes them; the byte-for-byte comparison with
+    # deepfake-ecg itself is the next test) ...
     est = Pulse2PulseGAN.from_pretrained(tiny_weights)
-    raw = next(est._raw_batches(3, np.random.RandomState(1), 3))
-    ints = (raw * 6000).int().numpy()
-    np.testing.assert_array_equal(np.loadtxt(tmp_path / "a" / "7.asc", dtype=np.int64).T, ints[0])
+    ints = next(est.iter_samples(3, batch_size=3, random_state=np.random.RandomState(1), integers=True))
+    written = np.loadtxt(tmp_path / "a" / "7.asc", dtype=np.int64).T
+    np.testing.assert_array_equal(written, ints[0])
+    # ... which are the same ECGs as sample() in microvolts, truncated toward zero (within 1 µV)
+    mv = est.sample(3, random_state=np.random.RandomState(1))
+    assert np.abs(written - 1000.0 * mv[0]).max() <= 1.0
+    assert np.all(np.abs(written) <= np.abs(1000.0 * mv[0]) + 1e-3)  # truncation shrinks towards 0
 
 
 @needs_deepfake

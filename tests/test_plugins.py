@@ -222,6 +222,19 @@ def _peaks(ecg, fs):
     return detect_rpeaks(np.asarray(ecg)[None], fs)[0]
 
 
+def _beat_window(model):
+    """Samples before and after the R peak, from the documented ``before``/``after`` (seconds) and ``fs``."""
+    pre, post = int(round(model.before * model.fs)), int(round(model.after * model.fs))
+    if hasattr(model, "mean_beat_"):
+        assert model.mean_beat_.shape[1] == pre + post  # the fitted beats have that window
+    return pre, post
+
+
+def _documented_highpass(model, X):
+    """The documented baseline-wander step: an order-2 BandpassFilter high-pass at ``highpass`` Hz."""
+    return BandpassFilter(low=model.highpass, high=None, order=2, fs=model.fs).fit_transform(X)
+
+
 def test_example_plugin_samples_look_like_the_training_ecgs(example_plugin):
     fs = 500
     X = make_synthetic_ecgs(12, n_leads=12, fs=fs, n_samples=5000, heart_rate=(60, 80), random_state=3)
@@ -235,12 +248,12 @@ def test_example_plugin_samples_look_like_the_training_ecgs(example_plugin):
 
     # Beat shape: the mean sampled beat matches the mean training beat, lead by lead.
     def mean_beat(batch):
-        pre, post = model._window()
+        pre, post = _beat_window(model)
         beats = [ecg[:, p - pre:p + post] for ecg in batch for p in _peaks(ecg, fs)
                  if p >= pre and p + post <= ecg.shape[1]]
         return np.mean(beats, axis=0)
 
-    real, fake = mean_beat(model._highpass(X)), mean_beat(S)
+    real, fake = mean_beat(_documented_highpass(model, X)), mean_beat(S)
     assert np.linalg.norm(fake - real) < 0.3 * np.linalg.norm(real)
     # (aVL is nearly flat in the simulator, so its correlation is noise; skip leads under 0.2 mV.)
     r = [np.corrcoef(a, b)[0, 1] for a, b in zip(real, fake) if np.ptp(a) > 0.2]
@@ -279,17 +292,20 @@ def test_example_plugin_uses_ecgsk_signal_processing(example_plugin, data_dir, m
     model = ecgsk.make_model(MODEL_NAME, n_components=3, random_state=0).fit(X)
     assert calls == [len(X)]
     # Every complete beat window around a detected R peak is one training beat ...
-    pre, post = model._window()
-    expected = sum(int(((p >= pre) & (p + post <= X.shape[2])).sum()) for p in detect_rpeaks(X, 500))
+    pre, post = _beat_window(model)
+    peaks = detect_rpeaks(X, 500)
+    expected = sum(int(((p >= pre) & (p + post <= X.shape[2])).sum()) for p in peaks)
     assert model.n_beats_ == expected
     # ... and ecgsk's detector finds about as many beats as the reference annotates.
     n_ref = sum(len(np.ravel(r)) for r in references)
-    n_found = sum(len(p) for p in detect_rpeaks(X, 500))
+    n_found = sum(len(p) for p in peaks)
     assert abs(n_found - n_ref) < 0.15 * n_ref, (n_found, n_ref)
-    # The high-pass is ecgsk's BandpassFilter with high=None.
-    np.testing.assert_allclose(
-        model._highpass(X[:2]),
-        BandpassFilter(low=0.5, high=None, order=2, fs=500).fit_transform(X[:2]), atol=1e-6)
+    # The beats are cut from ecgsk's BandpassFilter high-pass (high=None): the fitted mean beat
+    # is the mean of those windows.
+    clean = _documented_highpass(model, X).astype(np.float64)
+    beats = [clean[i, :, q - pre:q + post] for i, p in enumerate(peaks)
+             for q in p[(p >= pre) & (p + post <= X.shape[2])]]
+    np.testing.assert_allclose(model.mean_beat_, np.mean(beats, axis=0), atol=1e-6)
 
 
 def test_example_plugin_on_ludb(example_plugin, data_dir):
@@ -322,6 +338,50 @@ def test_extension_template_passes_check_estimator(monkeypatch):
     table = check_estimator(module.MyGenerator)
     assert table.failed == []
     assert len([k for k in table if k.startswith("check_cross_val_score")]) == len(module.MyGenerator.get_test_params())
+
+
+def _load_extension_template(monkeypatch):
+    name = "ecgsk_extension_template"
+    spec = importlib.util.spec_from_file_location(name, ROOT / "plugins" / "extension_template.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)  # so that the pickle check can find the class
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_extension_template_torch_model_passes_check_estimator(monkeypatch):
+    from ecgsk.nn.engine import TorchEstimatorMixin
+
+    cls = _load_extension_template(monkeypatch).MyTorchGenerator
+    assert cls.__mro__[1] is TorchEstimatorMixin  # the engine comes first in the bases
+    assert "_fit" not in cls.__dict__  # the engine's fit loop, no loop of its own
+    table = check_estimator(cls)
+    assert table.failed == []
+    assert len([k for k in table if k.startswith("check_cross_val_score")]) == len(cls.get_test_params())
+
+
+def test_extension_template_torch_model_trains_on_the_engine(monkeypatch):
+    from ecgsk.nn.callbacks import EarlyStopping
+
+    cls = _load_extension_template(monkeypatch).MyTorchGenerator
+    X = make_synthetic_ecgs(16, n_leads=2, n_samples=100, random_state=0)
+    model = cls(hidden=8, latent_dim=2, max_epochs=6, batch_size=4, validation_fraction=0.25, device="cpu",
+                callbacks=[EarlyStopping("valid_loss", patience=100)], random_state=0).fit(X)
+    # the engine's history: one record per epoch with the step's losses and the validation step's score
+    assert [r["epoch"] for r in model.history_] == list(range(1, 7)) and model.n_iter_ == 6
+    assert {"epoch", "dur", "loss", "reconstruction", "kl", "valid_loss"} <= set(model.history_[0])
+    assert model.history_[-1]["loss"] < model.history_[0]["loss"]
+    assert 1 <= model.best_epoch_ <= 6 and model.interrupted_ is False
+    # a warm start continues the epoch count and keeps the fitted scale
+    scale = model.scale_
+    model.set_params(warm_start=True, max_epochs=2, callbacks=None).fit(X * 2)
+    assert model.n_iter_ == 8 and model.scale_ == scale
+    S = model.sample(4, random_state=0)
+    assert S.shape == (4, 2, 100) and S.dtype == np.float32 and np.isfinite(S).all()
+    # modules are rebuilt from parameters and fitted non-module attributes only (what save files need)
+    rebuilt = model._build_modules()
+    assert {k: [p.shape for p in m.parameters()] for k, m in rebuilt.items()} == \
+        {k: [p.shape for p in getattr(model, k).parameters()] for k in rebuilt}
 
 
 # -- the broken plugin ------------------------------------------------------------

@@ -151,12 +151,17 @@ def test_load_ludb_truncated_files_name_the_file(data_dir, tmp_path):
         load_ludb(tmp_path)
 
 
-def test_parse_age_handles_open_intervals():
-    from ecgsk.io import _parse_age
-
-    assert _parse_age(">89") == 90.0
-    assert _parse_age(" 51 ") == 51.0
-    assert np.isnan(_parse_age("NaN")) and np.isnan(_parse_age(""))
+@pytest.mark.parametrize("written, age", [(">89", 90.0), (" 51 ", 51.0), ("NaN", np.nan), ("", np.nan)])
+def test_load_ludb_reads_open_and_missing_ages(data_dir, tmp_path, written, age):
+    """A header age ">89" (how de-identified records cap it) becomes 90; unknown ages become NaN."""
+    for f in (data_dir / "ludb" / "data").glob("1.*"):
+        if f.suffix in (".hea", ".dat"):
+            shutil.copy(f, tmp_path / f.name)
+    header = (tmp_path / "1.hea").read_text()
+    assert "#<age>: 51\n" in header
+    (tmp_path / "1.hea").write_text(header.replace("#<age>: 51\n", f"#<age>:{written}\n"))
+    _, meta = load_ludb(tmp_path)
+    np.testing.assert_equal(meta["age"].tolist(), [age])
 
 
 # ---------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 
 from ecgsk import metrics as M
 from ecgsk.datasets import make_synthetic_ecgs
-from ecgsk.metrics.distances import _trace_sqrt_product
 
 
 @pytest.fixture(scope="module")
@@ -125,14 +124,20 @@ def test_frechet_errors():
         M.frechet_feature_distance(X, X, method="bogus")
 
 
-def test_trace_sqrt_product_methods_agree_on_singular_covariances():
-    rng = np.random.RandomState(0)
-    A, B = rng.randn(8, 20), rng.randn(8, 20) @ rng.randn(20, 20) * 0.3
-    S1, S2 = np.cov(A, rowvar=False), np.cov(B, rowvar=False)  # rank 7 < 20
-    eigh = _trace_sqrt_product(S1, S2, "eigh")
-    assert eigh == pytest.approx(_trace_sqrt_product(S1, S2, "sqrtm"), rel=1e-4)
-    assert _trace_sqrt_product(S1, S1, "eigh") == pytest.approx(np.trace(S1), rel=1e-9)
-    assert _trace_sqrt_product(S1, S2, "eigh") == pytest.approx(_trace_sqrt_product(S2, S1, "eigh"), rel=1e-9)
+def test_frechet_methods_agree_on_singular_covariances():
+    """8 ECGs, 32 features: rank-7 covariances, where Tr((S1 S2)^1/2) is hardest to compute."""
+    X = make_synthetic_ecgs(8, n_leads=2, n_samples=1000, random_state=0)
+    Y = 1.2 * make_synthetic_ecgs(8, n_leads=2, n_samples=1000, random_state=1)
+    assert M.ecg_features(X).shape[1] > len(X)  # more features than ECGs: singular covariances
+    for standardize in ("pooled", None):
+        eigh = M.frechet_feature_distance(X, Y, standardize=standardize)
+        assert eigh > 0
+        assert eigh == pytest.approx(M.frechet_feature_distance(X, Y, standardize=standardize, method="sqrtm"),
+                                     rel=1e-4)
+        # Tr((S S)^1/2) = Tr(S): an identical set is at distance 0 even with a singular covariance
+        assert M.frechet_feature_distance(X, X, standardize=standardize) == pytest.approx(0.0, abs=1e-6)
+    # Tr((S1 S2)^1/2) = Tr((S2 S1)^1/2): with pooled scaling the distance is symmetric
+    assert M.frechet_feature_distance(Y, X) == pytest.approx(M.frechet_feature_distance(X, Y), rel=1e-9)
 
 
 @settings(max_examples=20, deadline=None)

@@ -114,7 +114,8 @@ def test_scorer_metadata_routing_passes_conditions():
     with sklearn.config_context(enable_metadata_routing=True):
         cross_validate(est, X, scoring=scorer, cv=KFold(3), params={"conditions": cond})
     assert ("sample", None) in _BootstrapGenerator.seen
-    assert M.generation_mmd_scorer._metadata == {"conditions": True}  # get_scorer returned a copy
+    # get_scorer returned a copy: the module's scorer still requests conditions
+    assert M.generation_mmd_scorer.get_metadata_routing().score.requests == {"conditions": True}
     # several scorers at once, and GridSearchCV routing conditions to fit and scorer
     _BootstrapGenerator.seen = []
     with sklearn.config_context(enable_metadata_routing=True):
@@ -130,7 +131,13 @@ def test_scorer_metadata_routing_passes_conditions():
 
 def test_get_scorer():
     assert M.get_scorer("concordance_index") is not M.concordance_scorer
-    assert M.get_scorer("neg_reconstruction_rmse")._sign == -1
+    # a "neg_" scorer returns the negated metric, so that greater is better
+    X = make_synthetic_ecgs(4, n_leads=12, n_samples=300, random_state=0)
+    est = _MeanGainReconstructor().fit(X)
+    scorer = M.get_scorer("neg_reconstruction_rmse")
+    assert scorer.greater_is_better and repr(scorer) == "ECGScorer('neg_reconstruction_rmse', sign=-1)"
+    score = scorer(est, X)
+    assert score < 0 and score == pytest.approx(-M.rmse(X[:, 1:], est.transform(X)[:, 1:]))
     assert callable(M.get_scorer("accuracy"))  # falls back to scikit-learn
     with pytest.raises(ValueError, match="unknown scorer"):
         M.get_scorer("no_such_metric")
@@ -144,4 +151,5 @@ def test_scorers_pickle():
     for name in ("reconstruction_pearson", "neg_reconstruction_rmse", "neg_generation_mmd", "concordance"):
         scorer = M.get_scorer(name)
         clone = pickle.loads(pickle.dumps(scorer))
-        assert repr(clone) == repr(scorer) and clone._metadata == scorer._metadata
+        assert repr(clone) == repr(scorer)
+        assert clone.get_metadata_routing().score.requests == scorer.get_metadata_routing().score.requests
