@@ -73,20 +73,61 @@ risk model         ``RiskMixin``           ``_fit(X, y, *, rng)`` (``y`` is ``(e
                                            higher = earlier event
 =================  ======================  =====================================================
 
-Base-class order: the ecgsk mixin first, then (for torch models)
-``TorchModelMixin``, then scikit-learn's ``BaseEstimator`` last::
+Base-class order: for a NumPy model the ecgsk kind mixin first, then
+scikit-learn's ``BaseEstimator`` last.  A torch model puts the training
+engine, :class:`ecgsk.nn.engine.TorchEstimatorMixin`, *before* the kind
+mixin (its ``_fit`` is the engine's fit loop)::
 
     class MyGenerator(GeneratorMixin, BaseEstimator): ...
-    class MyGAN(GeneratorMixin, TorchModelMixin, BaseEstimator): ...
+    class MyTorchGenerator(TorchEstimatorMixin, GeneratorMixin, BaseEstimator): ...
+
+Torch models on the engine
+--------------------------
+A torch model writes no ``_fit``: the engine owns seeding, device
+placement, shuffling and batching, epochs and warm start, precision,
+gradient clipping, callbacks, ``history_``, faults (a NaN loss, Ctrl-C, an
+exception in a step) and torch.distributed.  The model supplies hooks:
+
+=========================================  ======================================================
+hook                                       what it does
+=========================================  ======================================================
+``_training_data(X, y=None, *, reset)``    per-ECG arrays to train on (``{"X": ...}``, NumPy,
+                                           one row per ECG); on ``reset`` (not a warm start) it
+                                           sets fitted non-module attributes such as scales
+``_build_modules()``                       ``{"encoder_": nn.Module, ...}``, from constructor
+                                           parameters and fitted non-module attributes *only*
+                                           (``save`` files rebuild the modules with it)
+``_configure_optimizers()``                ``{"vae": torch.optim.Adam(...), ...}``
+``_training_step(batch, ctx)``             one step on a dict of tensors on the device; takes its
+                                           optimizer steps with ``ctx.optimizer_step(name, loss)``
+                                           and returns a dict of float losses (-> ``history_``)
+``_validation_step(batch, ctx)``           optional: float scores on held-out rows (needs a
+                                           ``validation_fraction`` parameter), logged as
+                                           ``valid_<key>``
+``_sample`` / ``_transform`` / ...         inference, through ``self._predict_batches(fn, ...)``
+                                           (no grad, batched, on the device, NaN-checked)
+=========================================  ======================================================
+
+``MyTorchGenerator`` below is a complete, annotated example (a small VAE);
+``docs/plugins.md`` explains the hooks, the ``TrainingContext``, callbacks,
+the history, faults, ``batch_size`` under torch.distributed and saving.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 
 from ecgsk.base import GeneratorMixin, Interval
+
+# Only MyTorchGenerator needs these (a NumPy model imports no torch).
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ecgsk.nn.engine import TorchEstimatorMixin
+from ecgsk.utils.constraints import TORCH_PARAMETER_CONSTRAINTS
 
 # More constraint forms, when you need them:
 # from numbers import Real
@@ -263,35 +304,227 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
 #     default get_test_data already supplies a survival y (and conditions when
 #     the tag "requires_conditions" is True).
 #
-# Torch models:
-#
-#     import torch
-#     from ecgsk.nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
-#
-#     from ecgsk.utils.constraints import TORCH_PARAMETER_CONSTRAINTS  # device, lr, max_epochs, ...
-#
-#     class MyGAN(GeneratorMixin, TorchModelMixin, BaseEstimator):
-#         tags = {"python_dependencies": ("torch",), "min_fit_ecgs": 2}
-#         parameter_constraints = {**TORCH_PARAMETER_CONSTRAINTS, "latent_dim": [Interval(Integral, 1, None)]}
-#         def __init__(self, ..., device="auto", verbose=0, random_state=None): ...
-#         def _fit(self, X, y=None, *, rng):
-#             with seeded(rng):                          # seeds torch from rng, global RNG untouched
-#                 device = self._reset_device()          # resolves "auto" | "cpu" | "cuda"
-#                 self.generator_ = Net(...).to(device)  # modules in attributes ending in "_"
-#                 for epoch in progress(range(self.max_epochs), desc="MyGAN", verbose=self.verbose):
-#                     ...                                # batches via to_tensor(X_batch, device)
-#         def _sample(self, n_samples, conditions, rng):
-#             z = to_tensor(rng.standard_normal((n_samples, ...)), self._torch_device())
-#             with torch.no_grad():
-#                 return to_numpy(self.generator_(z))    # float32 NumPy on the CPU, in mV
-#
-#     * TorchModelMixin pickles every nn.Module / tensor attribute on the CPU
-#       (optimisers are dropped), so a model fitted on a GPU unpickles on a
-#       CPU-only machine and moves to its ``device`` again on load.
-#     * Load checkpoints with ``torch.load(path, map_location="cpu", weights_only=True)``.
-#     * Import torch in the model module only: ``import ecgsk`` and the registry
-#       never import a model until it is asked for.
-#     * get_test_params: ``"device": "cpu"``, tiny widths, one epoch.
+# Torch models: see MyTorchGenerator below (a complete model on the training engine).
+
+
+# ---------------------------------------------------------------------------------------
+# A torch model on the training engine
+# ---------------------------------------------------------------------------------------
+class MyTorchGenerator(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
+    """TODO one line: what the model is.
+
+    This template's model is a small variational autoencoder of whole ECGs
+    (an MLP encoder and decoder); ``sample`` decodes Gaussian latent codes.
+    It trains on ecgsk's engine: the class holds its networks, its loss and
+    its hooks, and no training loop.  Replace the networks and the step.
+
+    Parameters
+    ----------
+    latent_dim : int, default=8
+        Size of the latent code.
+    hidden : int, default=64
+        Width of the encoder's and decoder's hidden layer.
+    beta : float, default=1.0
+        Weight of the KL term of the loss (1 is the ELBO).
+    lr : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=32
+        Rows per training step.  Under torch.distributed it is the *global*
+        batch: each of W processes takes ``batch_size // W`` rows of it.
+    max_epochs : int, default=50
+        Passes over the training rows (a warm start adds that many more).
+    validation_fraction : float or None, default=None
+        Hold out this fraction of the training ECGs (chosen from
+        ``random_state``); ``_validation_step`` scores them after every
+        epoch as ``valid_loss``, which ``EarlyStopping`` can monitor.
+    n_leads : int or None, default=None
+        Lead count ``fit`` accepts; ``None`` accepts any.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    random_state : int, RandomState or None, default=None
+        Seeds the weights, the shuffling, the noise and ``sample``.
+    verbose : int, default=0
+        A progress bar over the epochs.
+    warm_start : bool, default=False
+        Continue training the fitted networks on the next ``fit``.
+    callbacks : list of ecgsk.nn.callbacks.Callback, optional
+        E.g. ``[EarlyStopping("valid_loss", patience=5), Checkpoint("m.ecgsk")]``.
+    precision : {"32", "bf16"}, default="32"
+        ``"bf16"`` runs the steps under bfloat16 autocast.
+    gradient_clip : float or None, default=None
+        Clip every optimizer step's gradients to this total norm.
+
+    The engine's parameters (``max_epochs`` to ``gradient_clip``) keep these
+    names: the engine reads them from the estimator.
+
+    Attributes
+    ----------
+    encoder_, decoder_ : torch.nn.Module
+        The networks (modules live in attributes ending in ``_``).
+    scale_ : float
+        The training data's largest absolute value; the networks see ``X / scale_``.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``dur`` (seconds), the mean losses
+        ``loss``, ``reconstruction``, ``kl`` and, with a validation split,
+        ``valid_loss``.
+    n_iter_ : int
+        Epochs trained in all.
+    interrupted_ : bool
+        True when the last ``fit`` was stopped by Ctrl-C.
+    n_features_in_, n_timepoints_in_ : int
+        Leads and samples per lead seen in ``fit``.
+
+    Examples
+    --------
+    >>> from ecgsk.datasets import make_synthetic_ecgs
+    >>> X = make_synthetic_ecgs(16, n_leads=2, n_samples=250, random_state=0)
+    >>> model = MyTorchGenerator(max_epochs=5, device="cpu", random_state=0).fit(X)
+    >>> model.sample(3).shape
+    (3, 2, 250)
+    >>> sorted(model.history_[-1])
+    ['dur', 'epoch', 'kl', 'loss', 'reconstruction']
+    """
+
+    # "python_dependencies" lets ecgsk tell users what to install; the engine's batching
+    # rule needs two rows per batch, so fit needs at least two ECGs.
+    tags = {"python_dependencies": ("torch",), "min_fit_ecgs": 2}
+
+    # The engine declares its own parameters' constraints (callbacks, precision,
+    # gradient_clip); TORCH_PARAMETER_CONSTRAINTS has device, random_state, verbose,
+    # warm_start, max_epochs, batch_size, lr (and betas, which this model does not have).
+    parameter_constraints = {
+        **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k != "betas"},
+        "latent_dim": [Interval(Integral, 1, None)],
+        "hidden": [Interval(Integral, 1, None)],
+        "beta": [Interval(Real, 0, None)],
+        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
+        "n_leads": [None, Interval(Integral, 1, None)],
+    }
+
+    def __init__(self, latent_dim=8, hidden=64, beta=1.0, lr=1e-3, batch_size=32, max_epochs=50, *,
+                 validation_fraction=None, n_leads=None, device="auto", random_state=None, verbose=0,
+                 warm_start=False, callbacks=None, precision="32", gradient_clip=None):
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.beta = beta
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.validation_fraction = validation_fraction
+        self.n_leads = n_leads
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.callbacks = callbacks
+        self.precision = precision
+        self.gradient_clip = gradient_clip
+
+    # -- engine hooks ------------------------------------------------------------------
+    def _training_data(self, X, y=None, *, reset=True):
+        """The rows to train on: a dict of NumPy arrays with one row per ECG.
+
+        ``X`` is validated (float32 ``(n, leads, T)`` in mV).  ``reset`` is
+        False on a warm start: keep the fitted scale then, so that the
+        networks keep seeing the units they were trained in.  Conditional
+        models also receive ``conditions=`` (encode them here into another
+        array of the dict).
+        """
+        if reset:
+            self.scale_ = float(np.abs(X).max()) or 1.0
+        return {"X": (X / self.scale_).astype(np.float32)}
+
+    def _build_modules(self):
+        """The networks, by the attribute names they are stored under.
+
+        Use only constructor parameters and fitted non-module attributes
+        (here ``n_features_in_`` and ``n_timepoints_in_``, set by the mixin
+        before training): ``ecgsk.load`` calls this to rebuild the modules
+        before it fills in their weights.  The engine calls it under a seed
+        drawn from ``random_state``, so the initial weights are reproducible.
+        """
+        size = int(self.n_features_in_) * int(self.n_timepoints_in_)
+        encoder = nn.Sequential(nn.Flatten(), nn.Linear(size, self.hidden), nn.ReLU(),
+                                nn.Linear(self.hidden, 2 * self.latent_dim))
+        decoder = nn.Sequential(nn.Linear(self.latent_dim, self.hidden), nn.ReLU(), nn.Linear(self.hidden, size))
+        return {"encoder_": encoder, "decoder_": decoder}
+
+    def _configure_optimizers(self):
+        """The optimizers by name; the modules already exist (and are on the device)."""
+        params = list(self.encoder_.parameters()) + list(self.decoder_.parameters())
+        return {"vae": torch.optim.Adam(params, lr=self.lr)}
+
+    def _losses(self, X, encoder, decoder):
+        """(loss, reconstruction, kl) of a batch, each averaged per signal value."""
+        mu, logvar = encoder(X).chunk(2, dim=1)
+        # torch's RNG is seeded by the engine from random_state (differently on each process);
+        # ctx.rng is a NumPy RandomState for noise drawn on the host.
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        recon = decoder(z).view_as(X)
+        reconstruction = F.mse_loss(recon, X)
+        kl = -0.5 * torch.mean(torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)) / X[0].numel()
+        return reconstruction + self.beta * kl, reconstruction, kl
+
+    def _training_step(self, batch, ctx):
+        """One optimizer step on a batch; returns the losses to log.
+
+        ``batch`` is a dict of the ``_training_data`` arrays' rows, as tensors
+        on the device.  Call the modules through ``ctx.modules`` (wrapped in
+        DistributedDataParallel under torch.distributed, so that gradients
+        are averaged across processes); ``ctx.optimizer_step(name, loss)``
+        zeroes the gradients, back-propagates, clips (``gradient_clip``) and
+        steps.  The step runs under the precision's autocast.  Return Python
+        floats (``.item()``): the engine averages them over the epoch into
+        ``history_`` and raises ``TrainingDivergedError`` on a NaN.
+
+        A GAN takes several optimizer steps here, e.g.::
+
+            critic_loss = ...                                   # ctx.modules["critic_"]
+            ctx.optimizer_step("critic", critic_loss)
+            with ctx.frozen("critic_"):                         # no gradients for the critic
+                g_loss = -self.critic_(ctx.modules["generator_"](noise)).mean()  # bare critic
+                ctx.optimizer_step("generator", g_loss)
+        """
+        loss, reconstruction, kl = self._losses(batch["X"], ctx.modules["encoder_"], ctx.modules["decoder_"])
+        ctx.optimizer_step("vae", loss)
+        return {"loss": loss.item(), "reconstruction": reconstruction.item(), "kl": kl.item()}
+
+    def _validation_step(self, batch, ctx):
+        """Scores on the held-out rows (all of them in one batch), under ``torch.no_grad`` in eval mode.
+
+        Logged with the prefix ``valid_``.  Only runs when
+        ``validation_fraction`` holds rows out.
+        """
+        loss, _, _ = self._losses(batch["X"], self.encoder_, self.decoder_)
+        return {"loss": loss.item()}
+
+    # Optional hooks, when you need them (see ecgsk.nn.engine):
+    #   _epoch_data(data, ctx)     new rows every epoch (random crops), drawn from ctx.shared_rng
+    #   _default_callbacks()       callbacks made from your parameters (an EMA from ema_decay)
+    #   _on_train_begin(data, ctx) once the modules and optimizers exist (dataset statistics)
+    #   _validation_labels(data)   labels to stratify the validation split on
+    #   _can_warm_start(X)         whether a warm start may keep the modules for this X
+
+    # -- inference ----------------------------------------------------------------------
+    def _sample(self, n_samples, conditions, rng):
+        """Decode ``n_samples`` Gaussian codes drawn from ``rng``; ``(n, leads, T)`` in mV.
+
+        ``_predict_batches`` runs the function on row batches on the device,
+        in eval mode and without gradients, returns float32 NumPy, and raises
+        instead of returning NaN or infinity.
+        """
+        z = rng.standard_normal((n_samples, self.latent_dim)).astype(np.float32)
+        shape = (-1, int(self.n_features_in_), int(self.n_timepoints_in_))
+        return self._predict_batches(lambda codes: self.decoder_(codes).view(shape), z, name="samples") \
+            * np.float32(self.scale_)
+
+    @classmethod
+    def get_test_params(cls):
+        """Tiny settings that fit in well under a second on a CPU (``"device": "cpu"``)."""
+        return [
+            {"latent_dim": 2, "hidden": 8, "max_epochs": 2, "batch_size": 4, "device": "cpu", "random_state": 0},
+            {"latent_dim": 3, "hidden": 4, "max_epochs": 2, "batch_size": 3, "n_leads": 12,
+             "validation_fraction": 0.25, "device": "cpu", "random_state": 1},
+        ]
 
 
 if __name__ == "__main__":  # python plugins/extension_template.py
@@ -299,3 +532,4 @@ if __name__ == "__main__":  # python plugins/extension_template.py
 
     # raise_exceptions=True (the default) raises an AssertionError naming every failed check.
     print(check_estimator(MyGenerator, raise_exceptions=False))
+    print(check_estimator(MyTorchGenerator, raise_exceptions=False))
