@@ -14,6 +14,8 @@ from ecgsk.pipeline import make_pipeline
 from ecgsk.preprocessing import BandpassFilter, BaselineWanderRemoval, FilterChain, LeadSelector, NotchFilter
 from ecgsk.testing import GaussianECGGenerator
 
+from _checks import assert_rejects_nan_and_wrong_leads, ecg_batches
+
 FS = 500
 
 
@@ -157,20 +159,11 @@ def test_too_short_for_filter_padding(cls, x_small):
 
 def test_nan_and_wrong_leads_raise(x_small):
     est = BandpassFilter().fit(x_small)
-    bad = x_small.copy()
-    bad[0, 3, 10] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        est.transform(bad)
-    with pytest.raises(ValueError, match="lead"):
-        est.transform(x_small[:, :8])
+    assert_rejects_nan_and_wrong_leads(est, x_small)
 
 
 # -- properties (hypothesis) --------------------------------------------------------------------
-_batches = hnp.arrays(
-    np.float32,
-    st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(200, 600)),
-    elements=st.floats(-5, 5, width=32),
-)
+_batches = ecg_batches
 _linear = [
     BandpassFilter(fs=FS),
     BandpassFilter(low=None, high=30, order=2, zero_phase=False, fs=250),

@@ -8,6 +8,8 @@ from hypothesis.extra import numpy as hnp
 
 from ecgsk.preprocessing import BandpassFilter, Resample
 
+from _checks import assert_rejects_nan_and_wrong_leads, ecg_batches
+
 FS = 500
 
 
@@ -39,19 +41,10 @@ def test_bad_fs_out_raises_clear_error(x_small):
 
 def test_nan_and_wrong_leads_raise(x_small):
     est = Resample().fit(x_small)
-    bad = x_small.copy()
-    bad[0, 3, 10] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        est.transform(bad)
-    with pytest.raises(ValueError, match="lead"):
-        est.transform(x_small[:, :8])
+    assert_rejects_nan_and_wrong_leads(est, x_small)
 
 
-_batches = hnp.arrays(
-    np.float32,
-    st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(200, 600)),
-    elements=st.floats(-5, 5, width=32),
-)
+_batches = ecg_batches
 
 
 @pytest.mark.parametrize("est", [Resample(fs_out=250, fs=FS), Resample(fs_out=360, fs=FS)], ids=lambda e: repr(e))

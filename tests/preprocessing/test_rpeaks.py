@@ -7,6 +7,8 @@ from ecgsk.datasets import load_mitdb, make_synthetic_ecgs
 from ecgsk.metrics import peak_detection_f1
 from ecgsk.preprocessing import RPeakDetector, heart_rate
 
+from _checks import assert_rejects_nan_and_wrong_leads
+
 FS = 500
 
 
@@ -48,12 +50,7 @@ def test_heart_rate_names_itself_in_argument_errors(x_small):
 
 def test_nan_and_wrong_leads_raise(x_small):
     est = RPeakDetector().fit(x_small)
-    bad = x_small.copy()
-    bad[0, 3, 10] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        est.transform(bad)
-    with pytest.raises(ValueError, match="lead"):
-        est.transform(x_small[:, :8])
+    assert_rejects_nan_and_wrong_leads(est, x_small)
 
 
 # -- R peaks on real data ------------------------------------------------------------------

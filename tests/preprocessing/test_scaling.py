@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from ecgsk.pipeline import make_pipeline
 from ecgsk.preprocessing import AmplitudeScaler, BandpassFilter
 from ecgsk.testing import GaussianECGGenerator
+
+from _checks import ecg_batches
 
 FS = 500
 
@@ -46,11 +47,7 @@ def test_unknown_method_raises_clear_error(x_small):
         AmplitudeScaler(method="minmax").fit(x_small)
 
 
-_batches = hnp.arrays(
-    np.float32,
-    st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(200, 600)),
-    elements=st.floats(-5, 5, width=32),
-)
+_batches = ecg_batches
 
 
 @settings(max_examples=25, deadline=None)

@@ -6,6 +6,8 @@ from sklearn.base import BaseEstimator
 
 from ecgsk.preprocessing import BeatSegmenter, Crop, MedianBeat, WindowSegmenter, repeat_for_windows
 
+from _checks import assert_rejects_nan_and_wrong_leads
+
 FS = 500
 
 
@@ -27,12 +29,7 @@ def test_bad_parameters_raise_clear_errors(est, match, x_small):
 
 def test_nan_and_wrong_leads_raise(x_small):
     est = MedianBeat().fit(x_small)
-    bad = x_small.copy()
-    bad[0, 3, 10] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        est.transform(bad)
-    with pytest.raises(ValueError, match="lead"):
-        est.transform(x_small[:, :8])
+    assert_rejects_nan_and_wrong_leads(est, x_small)
 
 
 # -- behaviour on real data ------------------------------------------------------------------
