@@ -453,7 +453,9 @@ class TorchEstimatorMixin(TorchModelMixin):
     # -- pieces of the loop ----------------------------------------------------------
     def _non_finite_module(self, names):
         for name in names:
-            if not all(bool(torch.isfinite(p).all()) for p in getattr(self, name).parameters()):
+            params = [p.detach() for p in getattr(self, name).parameters()]
+            # one fused reduction (NaN and infinity propagate through the norm), one device sync
+            if params and not bool(torch.isfinite(torch.nn.utils.get_total_norm(params))):
                 return name
         return None
 
