@@ -209,10 +209,15 @@ def plain_fit(cls, params, X, y, fit_params, epochs, seed=0):
 
     t0 = time.perf_counter()
     est = cls(**params, max_epochs=epochs, device="cpu", random_state=seed)
-    # what the kind mixin's fit records before the hooks run
+    # what the kind mixin's fit and the engine record before the hooks run (hooks may read them)
     est.n_features_in_, est.n_timepoints_in_ = X.shape[1], X.shape[2]
+    est.history_, est.n_iter_ = [], 0
     device = torch.device("cpu")
     est.device_ = device
+    if y is not None:  # what RiskMixin.fit hands the engine (the cox_cvae entry): the (event, time) pair
+        from ecgsk.base import check_survival_target
+
+        y = check_survival_target(y, len(X))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         data = est._training_data(X, y, reset=True, **fit_params) if y is not None or fit_params \
