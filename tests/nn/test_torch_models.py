@@ -13,6 +13,7 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 
+from ecgsk.base import ReconstructorMixin, RiskMixin
 from ecgsk.exceptions import TrainingDivergedError
 from ecgsk.nn.callbacks import Callback
 from ecgsk.nn.engine import TorchEstimatorMixin
@@ -38,9 +39,9 @@ def fit(est, X, fit_params):
 
 def output(est, X, fit_params):
     """What the fitted model produces, for comparisons."""
-    if hasattr(est, "predict_risk"):
+    if isinstance(est, RiskMixin):
         return est.predict_risk(X, fit_params.get("conditions"))
-    if hasattr(est, "transform"):
+    if isinstance(est, ReconstructorMixin):
         return est.transform(X)
     conditions = fit_params.get("conditions")
     return est.sample(3, conditions=None if conditions is None else conditions.iloc[:3], random_state=0)
