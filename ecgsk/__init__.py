@@ -30,6 +30,7 @@ __all__ = [
     "list_models",
     "make_model",
     "generate",
+    "load",
     "__version__",
 ]
 
@@ -39,3 +40,39 @@ def generate(num_ecg, out_dir, start_id=0, device="cpu", **kwargs):
     from .generation import generate as _generate
 
     return _generate(num_ecg, out_dir, start_id=start_id, device=device, **kwargs)
+
+
+def load(path):
+    """Load an estimator saved with ``est.save(path)``; nothing in the file is executed.
+
+    The file names the estimator's class.  It is imported only when it is
+    part of ecgsk (a built-in model, a transformer, an
+    :class:`~ecgsk.pipeline.ECGPipeline`) or registered under the
+    ``ecgsk.models`` entry-point group (an installed plugin); otherwise use
+    that class's own ``load``.  See ``docs/persistence.md``.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    estimator
+        Fitted as it was saved: its outputs are identical to the saved
+        estimator's.
+
+    Raises
+    ------
+    ecgsk.exceptions.ModelFileError
+        For a missing, damaged or foreign file, a newer file format, a class
+        that is unknown or not allowed, or tensors that do not fit.  The
+        message names the file.
+
+    Examples
+    --------
+    >>> import ecgsk
+    >>> model = ecgsk.load("model.ecgsk")  # doctest: +SKIP
+    """
+    from .base import load_estimator
+
+    return load_estimator(path)

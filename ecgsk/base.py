@@ -7,10 +7,19 @@ model implements: ``_fit``, ``_sample``, ``_transform``, ``_predict_risk``.
 A model file therefore holds its network, its loss and its hooks, and no
 validation code.
 
+Persistence (``save``/``load``, :func:`save_estimator`, :func:`load_estimator`)
+lives here too: the file format is :mod:`ecgsk.io.estimator_file`; the torch
+half (modules and tensors) is ``ecgsk.nn.base.TorchModelMixin``'s override of
+the two hooks ``_persistent_state`` and ``_restore_persistent_state``.
+
 This module never imports torch.
 """
 
+import contextvars
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -18,6 +27,20 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .exceptions import ModelFileError
+from .io.estimator_file import (
+    TAG,
+    UnstorableValueError,
+    ValueDecoder,
+    ValueEncoder,
+    class_path,
+    ecgsk_version,
+    read_estimator_file,
+    registered_models,
+    registered_name,
+    resolve_class,
+    write_estimator_file,
+)
 from .utils.constraints import Interval, Options, Satisfies, validate_params
 from .utils.validation import (
     check_conditions,
@@ -49,6 +72,8 @@ __all__ = [
     "Satisfies",
     "check_int_param",
     "check_float_param",
+    "save_estimator",
+    "load_estimator",
 ]
 
 
@@ -216,6 +241,102 @@ class ECGEstimatorMixin:
         fit_seed, sample_seed = rng.randint(0, 2**31 - 1, size=2)
         self._sample_rng_ = np.random.RandomState(sample_seed)
         return np.random.RandomState(fit_seed)
+
+    # -- persistence ---------------------------------------------------------
+    def save(self, path):
+        """Save the estimator, fitted or not, to one file (safetensors + JSON, no pickle).
+
+        The file holds the constructor parameters, the fitted attributes
+        (NumPy arrays as tensors, everything else as JSON), the weights of
+        torch models, the ecgsk version and the model's registered name.  It
+        is written atomically: a failure never leaves a partial file.  See
+        ``docs/persistence.md``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (``.ecgsk`` is the customary suffix); an existing
+            file is replaced.
+
+        Raises
+        ------
+        TypeError
+            When a fitted attribute holds a value that cannot be stored safely
+            (the message names the attribute).  Parameters that cannot be
+            stored (a callable, say) only warn: the file records their
+            ``repr`` and loading gives them their default.
+        NotImplementedError
+            For a torch model that cannot rebuild its modules (no
+            ``_build_modules``).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from ecgsk.testing import GaussianECGGenerator
+        >>> gen = GaussianECGGenerator(random_state=0).fit(np.zeros((3, 2, 10)))
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     gen.save(os.path.join(d, "gen.ecgsk"))
+        ...     same = GaussianECGGenerator.load(os.path.join(d, "gen.ecgsk"))
+        >>> bool((same.sample(2, random_state=1) == gen.sample(2, random_state=1)).all())
+        True
+        """
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load an estimator of this class (or of a subclass) saved with :meth:`save`.
+
+        Nothing in the file is executed.  The result is fitted exactly as the
+        saved estimator was: its outputs are identical, and its default
+        ``sample`` stream continues where the saved one stood.  A torch model
+        runs on its ``device`` parameter resolved again, and on the CPU, with
+        a warning, when that device is missing.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        estimator : cls
+
+        Raises
+        ------
+        ModelFileError
+            When the file is missing, damaged or not an ecgsk model file, holds
+            another class, or does not fit the class (wrong shapes, missing
+            tensors).  The message names the file.
+
+        Examples
+        --------
+        >>> from ecgsk.models.linear import LinearLeadReconstructor  # doctest: +SKIP
+        >>> model = LinearLeadReconstructor.load("linear.ecgsk")  # doctest: +SKIP
+        """
+        return load_estimator(path, expected=cls)
+
+    def _persistent_attributes(self):
+        """The attributes a file stores: everything in ``__dict__`` that is not a parameter."""
+        return _default_persistent_attributes(self)
+
+    def _persistent_state(self):
+        """``(arrays, attributes)``: the fitted state as named NumPy arrays and JSON nodes.
+
+        Hook for :meth:`save`.  The base version stores what
+        :meth:`_persistent_attributes` returns: NumPy arrays go into ``arrays``
+        under ``attr/<name>``, the rest becomes JSON nodes.  ``ecgsk.nn``'s
+        ``TorchModelMixin`` extends it to torch modules and tensors.
+        """
+        return _encode_attributes(self, self._persistent_attributes())
+
+    def _restore_persistent_state(self, arrays, attributes):
+        """Set the fitted state from the ``arrays`` and ``attributes`` of :meth:`_persistent_state`.
+
+        Hook for :meth:`load`, called on a fresh instance built from the
+        stored parameters.  Raises :class:`~ecgsk.exceptions.ModelFileError`
+        for a state that does not fit.
+        """
+        _restore_attributes(self, arrays, attributes)
 
     # -- testing hooks ------------------------------------------------------
     @classmethod
@@ -567,3 +688,344 @@ class InvertibleTransformerMixin:
 
     def _inverse_transform(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+# -- persistence -------------------------------------------------------------------
+# The file format is ecgsk.io.estimator_file; here estimators become JSON nodes
+# and back.  A nested estimator (a pipeline's steps, a FilterChain's filters_,
+# an EMA callback in `callbacks`) is a node {"__ecgsk__": "estimator", "class",
+# "prefix", "params", "attributes"} whose arrays are stored under "<prefix>/".
+
+#: (file name, trusted top-level packages) of the load in progress.
+_LOADING = contextvars.ContextVar("ecgsk_loading", default=("<model file>", frozenset({"ecgsk", "sklearn"})))
+
+
+def _default_persistent_attributes(est):
+    params = est.get_params(deep=False)
+    return {k: v for k, v in vars(est).items() if k not in params}
+
+
+def _plugin_packages(registered):
+    return {module.split(".")[0] for module, _ in registered.values()}
+
+
+def _trusted_for(cls, registered):
+    """Packages whose classes may appear nested in a file of ``cls``: ecgsk, sklearn, plugins, cls's own."""
+    return frozenset({"ecgsk", "sklearn", cls.__module__.split(".")[0]} | _plugin_packages(registered))
+
+
+def _short_repr(value, limit=200):
+    try:
+        text = repr(value)
+    except Exception:  # pragma: no cover - a broken __repr__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _encode_object(trusted):
+    """The encoder callback for objects: estimators (recursively) and plain ecgsk objects."""
+
+    def encode(encoder, value, path):
+        cls = type(value)
+        top = cls.__module__.split(".")[0]
+        if top not in trusted:
+            return None
+        if isinstance(value, BaseEstimator):
+            return _encode_nested_estimator(value, path, encoder.arrays, trusted)
+        if top == "sklearn" or not hasattr(value, "__dict__") or hasattr(cls, "__slots__"):
+            return None
+        if cls.__reduce_ex__ is not object.__reduce_ex__ or getattr(cls, "__setstate__", None) not in (
+                None, getattr(object, "__setstate__", None)):
+            return None  # custom pickling means the instance dict alone does not describe the object
+        state = {}
+        for name, item in vars(value).items():
+            state[name] = encoder.encode(item, f"{path}/state/{name}")
+        return {TAG: "object", "class": class_path(cls), "state": state}
+
+    return encode
+
+
+def _encode_params(est, trusted, arrays, prefix="param"):
+    """The parameters as JSON nodes; one that cannot be stored warns and is recorded by its repr."""
+    nodes = {}
+    name_of = type(est).__name__
+    for name, value in est.get_params(deep=False).items():
+        staged = {}
+        try:
+            nodes[name] = ValueEncoder(staged, encode_object=_encode_object(trusted)).encode(value, f"{prefix}/{name}")
+        except UnstorableValueError as exc:
+            text = _short_repr(value)
+            warnings.warn(
+                f"{name_of}.save: parameter {name!r} = {text} cannot be stored safely ({exc.path}: {exc.reason}); "
+                "the file records its repr, and loading gives the parameter its default value",
+                UserWarning, stacklevel=4,
+            )
+            nodes[name] = {TAG: "unstored", "repr": text}
+            continue
+        arrays.update(staged)
+    return nodes
+
+
+def _is_torch_value(value):
+    return any(getattr(k, "__module__", "").split(".")[0] == "torch" for k in type(value).__mro__)
+
+
+def _metadata_requests(value):
+    """sklearn's ``_metadata_request`` as ``{method: {param: alias}}``, whatever sklearn's version stores."""
+    if isinstance(value, dict):
+        return {str(method): dict(requests) for method, requests in value.items()}
+    out = {}
+    for method, requests in vars(value).items():
+        inner = getattr(requests, "_requests", None)
+        if isinstance(inner, dict) and inner:
+            out[method] = dict(inner)
+    return out
+
+
+def _encode_attributes(est, attributes, trusted=None):
+    """Default ``_persistent_state``: JSON nodes and arrays (``attr/<name>``) of the fitted attributes."""
+    if trusted is None:
+        trusted = _trusted_for(type(est), registered_models())
+    arrays = {}
+    encoder = ValueEncoder(arrays, encode_object=_encode_object(trusted))
+    nodes = {}
+    name_of = type(est).__name__
+    torch_valued = [name for name, value in attributes.items() if _is_torch_value(value)]
+    if torch_valued:
+        raise NotImplementedError(
+            f"{name_of}.save: the attributes {torch_valued} hold torch objects, and {name_of} does not store "
+            "torch state: a torch model must inherit ecgsk.nn.engine.TorchEstimatorMixin (before its kind "
+            "mixin) and implement _build_modules() to be saved. Pickle it instead until then"
+        )
+    for name, value in attributes.items():
+        if name == "_metadata_request":  # set_fit_request(...) routing, stored so it survives the round trip
+            requests = encoder.encode(_metadata_requests(value), f"attr/{name}")
+            nodes[name] = {TAG: "metadata_request", "requests": requests}
+            continue
+        try:
+            nodes[name] = encoder.encode(value, f"attr/{name}")
+        except UnstorableValueError as exc:
+            raise TypeError(
+                f"{name_of}.save: fitted attribute {name!r} cannot be stored safely: {exc.reason} (at {exc.path})"
+            ) from exc
+    return arrays, nodes
+
+
+def _persistent_state_of(est, trusted):
+    if hasattr(est, "_persistent_state"):
+        return est._persistent_state()
+    return _encode_attributes(est, _default_persistent_attributes(est), trusted)
+
+
+def _encode_nested_estimator(est, path, arrays, trusted):
+    own_arrays, attributes = _persistent_state_of(est, trusted)
+    params = _encode_params(est, trusted, own_arrays)
+    for key, value in own_arrays.items():
+        arrays[f"{path}/{key}"] = value
+    return {TAG: "estimator", "class": class_path(type(est)), "prefix": path, "params": params,
+            "attributes": attributes}
+
+
+def _decode_object(decoder, node, where):
+    """The decoder callback: estimators and plain objects, from allowed classes only."""
+    source, trusted = _LOADING.get()
+    tag = node.get(TAG)
+    if tag == "estimator":
+        cls = resolve_class(decoder.field(node, "class", str, where), trusted=trusted, source=source)
+        if not issubclass(cls, BaseEstimator):
+            decoder.fail(where, f"{class_path(cls)} is not a scikit-learn estimator")
+        prefix = decoder.field(node, "prefix", str, where) + "/"
+        arrays = {k[len(prefix):]: v for k, v in decoder.arrays.items() if k.startswith(prefix)}
+        return _build_estimator(cls, decoder.field(node, "params", dict, where),
+                                decoder.field(node, "attributes", dict, where), arrays, source, where)
+    if tag == "object":
+        cls = resolve_class(decoder.field(node, "class", str, where), trusted=trusted - {"sklearn"}, source=source)
+        state = decoder.decode(decoder.field(node, "state", dict, where), where)
+        obj = cls.__new__(cls)
+        obj.__dict__.update(state)
+        return obj
+    if tag in ("module", "tensor"):
+        decoder.fail(where, "torch state outside a torch model's own attributes")
+    decoder.fail(where, f"unknown entry type {tag!r} (a file from a newer ecgsk?)")
+
+
+def _restore_attributes(est, arrays, attributes):
+    """Default ``_restore_persistent_state``: decode every node and set it in ``__dict__``."""
+    source, _ = _LOADING.get()
+    decoder = ValueDecoder(arrays, decode_object=_decode_object, source=source)
+    requests = None
+    for name, node in attributes.items():
+        where = f"attribute {name!r}"
+        if isinstance(node, dict) and node.get(TAG) == "metadata_request":
+            requests = decoder.decode(decoder.field(node, "requests", dict, where), where)
+            continue
+        if isinstance(node, dict) and node.get(TAG) in ("module", "tensor"):
+            decoder.fail(where, f"the file holds torch state but {type(est).__name__} is not a torch model")
+        est.__dict__[name] = decoder.decode(node, where)
+    if requests:
+        _restore_metadata_requests(est, requests, decoder)
+
+
+def _restore_metadata_requests(est, requests, decoder):
+    from sklearn import config_context
+
+    with config_context(enable_metadata_routing=True):
+        for method, values in requests.items():
+            setter = getattr(est, f"set_{method}_request", None)
+            if not isinstance(values, dict):
+                decoder.fail("attribute '_metadata_request'", f"bad requests for {method!r}")
+            if values and setter is None:
+                decoder.fail("attribute '_metadata_request'",
+                             f"{type(est).__name__} has no set_{method}_request for the stored routing {values}")
+            if values:
+                setter(**values)
+
+
+def _build_estimator(cls, param_nodes, attribute_nodes, arrays, source, where=None):
+    decoder = ValueDecoder(arrays, decode_object=_decode_object, source=source)
+    params = {}
+    for name, node in param_nodes.items():
+        if isinstance(node, dict) and node.get(TAG) == "unstored":
+            warnings.warn(
+                f"{source}: parameter {name!r} of {cls.__name__} was not stored (it was {node.get('repr')!r}); "
+                "it gets its default value", UserWarning, stacklevel=4,
+            )
+            continue
+        place = f"parameter {name!r}" if where is None else f"{where}, parameter {name!r}"
+        params[name] = decoder.decode(node, place)
+    try:
+        est = cls(**params)
+    except TypeError as exc:
+        raise ModelFileError(f"{source}: {'' if where is None else where + ': '}{cls.__name__} does not accept the "
+                             f"stored parameters ({exc}); was the file written by another version of the "
+                             "model?") from exc
+    if hasattr(est, "_restore_persistent_state"):
+        try:
+            est._restore_persistent_state(arrays, attribute_nodes)
+        except ModelFileError as exc:
+            if str(exc).startswith(source):
+                raise
+            raise ModelFileError(f"{source}: {'' if where is None else where + ': '}{exc}") from exc
+    else:
+        _restore_attributes(est, arrays, attribute_nodes)
+    return est
+
+
+def save_estimator(est, path):
+    """Write ``est`` (an ecgsk estimator, an :class:`~ecgsk.pipeline.ECGPipeline` ...) to ``path``.
+
+    The function behind ``est.save(path)``; see
+    :meth:`ECGEstimatorMixin.save` and ``docs/persistence.md``.
+
+    Parameters
+    ----------
+    est : scikit-learn estimator
+    path : str or path-like
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from ecgsk.testing import GaussianECGGenerator
+    >>> gen = GaussianECGGenerator().fit(np.zeros((2, 1, 4)))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     save_estimator(gen, os.path.join(d, "g.ecgsk"))
+    ...     type(load_estimator(os.path.join(d, "g.ecgsk"))).__name__
+    'GaussianECGGenerator'
+    """
+    cls = type(est)
+    registered = registered_models()
+    trusted = _trusted_for(cls, registered)
+    arrays, attributes = _persistent_state_of(est, trusted)
+    arrays = dict(arrays)
+    params = _encode_params(est, trusted, arrays)
+    name = registered_name(cls, registered)
+    libraries = {}
+    for module, dist in (("numpy", "numpy"), ("sklearn", "scikit-learn"), ("torch", "torch")):
+        if module in sys.modules:
+            libraries[dist] = str(getattr(sys.modules[module], "__version__", "unknown"))
+    metadata = {
+        "class": class_path(cls),
+        "name": name,
+        "kind": list(get_tags(est)["kind"]) if isinstance(est, ECGEstimatorMixin) else [],
+        "libraries": libraries,
+        "params": params,
+        "attributes": attributes,
+    }
+    write_estimator_file(path, arrays, metadata)
+
+
+def _all_subclasses(cls):
+    seen, todo = [], [cls]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in seen:
+                seen.append(sub)
+                todo.append(sub)
+    return seen
+
+
+def _top_class(document, expected, registered, source):
+    path, name = document["class"], document.get("name")
+    if expected is not None:
+        for candidate in [expected] + _all_subclasses(expected):
+            if class_path(candidate) == path:
+                return candidate
+    try:
+        cls = resolve_class(path, registered=registered, source=source)
+    except ModelFileError as first:
+        if isinstance(name, str) and name in registered:
+            # a registered model whose class has moved since the file was written
+            module, attr = registered[name]
+            cls = resolve_class(f"{module}:{attr}", registered=registered, source=source)
+        elif expected is not None:
+            raise ModelFileError(f"{source}: the file holds a {path} (model name {name!r}), not a "
+                                 f"{expected.__name__}") from first
+        else:
+            hint = f" (model name {name!r}, unknown here)" if name else ""
+            raise ModelFileError(f"{first}{hint}") from first
+    if expected is not None and not issubclass(cls, expected):
+        raise ModelFileError(f"{source}: the file holds a {cls.__name__} ({path}), not a {expected.__name__}; "
+                             "load it with ecgsk.load or that class's load")
+    if not issubclass(cls, BaseEstimator):
+        raise ModelFileError(f"{source}: the file's class {path} is not an estimator")
+    return cls
+
+
+def load_estimator(path, expected=None):
+    """Read an estimator saved with :func:`save_estimator` (``est.save``).
+
+    The function behind :func:`ecgsk.load` (``expected=None``: the class must
+    be part of ecgsk or registered under the ``ecgsk.models`` entry-point
+    group) and ``Cls.load`` (``expected=Cls``: the file must hold ``Cls`` or
+    a subclass).  Nothing in the file is executed.
+
+    Parameters
+    ----------
+    path : str or path-like
+    expected : type, optional
+
+    Returns
+    -------
+    estimator
+
+    Raises
+    ------
+    ModelFileError
+        For every way the file can be wrong; the message names it.
+    """
+    source = os.fspath(path)
+    arrays, document = read_estimator_file(path)
+    registered = registered_models()
+    cls = _top_class(document, expected, registered, source)
+    trusted = _trusted_for(cls, registered)
+    token = _LOADING.set((source, trusted))
+    try:
+        return _build_estimator(cls, document["params"], document["attributes"], arrays, source)
+    except ModelFileError:
+        raise
+    except Exception as exc:
+        raise ModelFileError(f"{source}: cannot restore the {cls.__name__} it holds "
+                             f"({type(exc).__name__}: {exc})") from exc
+    finally:
+        _LOADING.reset(token)

@@ -4,6 +4,8 @@ import numpy as np
 from sklearn.pipeline import Pipeline, _name_estimators
 from sklearn.utils.validation import check_memory
 
+from .base import load_estimator, save_estimator
+
 __all__ = ["ECGPipeline", "make_pipeline"]
 
 
@@ -21,6 +23,33 @@ class ECGPipeline(Pipeline):
     >>> from ecgsk.preprocessing import BandpassFilter, LeadSelector  # doctest: +SKIP
     >>> pipe = make_pipeline(BandpassFilter(), LeadSelector(("I",)))  # doctest: +SKIP
     """
+
+    def save(self, path):
+        """Save the pipeline with every fitted step to one file (safetensors + JSON, no pickle).
+
+        Each step is stored as ``est.save`` would store it on its own (see
+        :meth:`ecgsk.base.ECGEstimatorMixin.save` and ``docs/persistence.md``);
+        scikit-learn steps (a ``StandardScaler``, say) are stored from their
+        parameters and fitted attributes in the same way.
+
+        Examples
+        --------
+        >>> pipe.save("pipe.ecgsk")  # doctest: +SKIP
+        >>> ECGPipeline.load("pipe.ecgsk").sample(2).shape  # doctest: +SKIP
+        (2, 8, 5000)
+        """
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load a pipeline saved with :meth:`save` (also :func:`ecgsk.load`); nothing in the file is executed.
+
+        Raises
+        ------
+        ecgsk.exceptions.ModelFileError
+            For a damaged or foreign file, or one that holds no pipeline.
+        """
+        return load_estimator(path, expected=cls)
 
     def sample(self, n_samples=1, *, conditions=None, random_state=None):
         """Sample from the final step and invert the earlier steps where possible.

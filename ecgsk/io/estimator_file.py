@@ -47,9 +47,10 @@ import math
 import os
 import re
 import struct
+import sys
 import tempfile
 from importlib import metadata as _metadata
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
@@ -69,6 +70,7 @@ __all__ = [
     "resolve_class",
     "class_path",
     "registered_models",
+    "registered_name",
     "ecgsk_version",
 ]
 
@@ -94,6 +96,8 @@ _CLASS_PATH = re.compile(rf"({_IDENT}(?:\.{_IDENT})*):({_IDENT}(?:\.{_IDENT})*)"
 _SAFE_KEY = re.compile(r"[A-Za-z0-9_.\-]+")
 _DTYPE_STR = re.compile(r"[<>|=]?[biuf][1248]")
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+# concrete paths come back as pathlib.Path of the loading system; pure ones keep their flavour
+_PATH_FLAVOURS = {"PurePosixPath": "posix", "PureWindowsPath": "windows"}
 
 
 class UnstorableValueError(TypeError):
@@ -371,6 +375,7 @@ class ValueEncoder:
                                           with the array stored as tensor ``key``
     NumPy string array                    ``{"__ecgsk__": "str_array", "values": [...], ...}``
     NumPy dtype                           ``{"__ecgsk__": "dtype", "name": "float32"}``
+    pathlib path                          ``{"__ecgsk__": "path", "value": "/a/b", "flavour": "native"}``
     RandomState, Generator                their full state (the same object twice stays one)
     anything else                         ``encode_object(encoder, value, path)``, else an error
     ====================================  ========================================================
@@ -435,6 +440,8 @@ class ValueEncoder:
             return {TAG: "dtype", "name": np.dtype(value).name, "type": True}
         if kind in (np.random.RandomState, np.random.Generator):
             return self._rng(value, path)
+        if isinstance(value, PurePath) and kind.__module__ == "pathlib":
+            return {TAG: "path", "value": str(value), "flavour": _PATH_FLAVOURS.get(kind.__name__, "native")}
         if _is_torch_object(value):
             raise UnstorableValueError(path, f"a torch object ({kind.__module__}.{kind.__qualname__}); only direct "
                                              "attributes of a torch model holding modules or tensors are stored")
@@ -585,6 +592,12 @@ class ValueDecoder:
             return dtype.type if node.get("type") else dtype
         if tag in ("RandomState", "Generator"):
             return self._rng(node, tag, where)
+        if tag == "path":
+            text = self.field(node, "value", str, where)
+            flavour = node.get("flavour", "native")
+            if flavour not in ("native", "posix", "windows"):
+                self.fail(where, f"bad path flavour {flavour!r}")
+            return {"native": Path, "posix": PurePosixPath, "windows": PureWindowsPath}[flavour](text)
         if tag == "ref":
             ref = self.field(node, "id", int, where)
             if ref not in self._memo:
@@ -661,6 +674,29 @@ def registered_models():
     for ep in _metadata.entry_points(group=MODELS_GROUP):
         found.setdefault(ep.name, (ep.module, ep.attr))
     return found
+
+
+def registered_name(cls, registered=None):
+    """The name ``cls`` is registered under in the ``ecgsk.models`` group, or None.
+
+    Only entry points whose module is already imported are looked at (a
+    class's package is imported with it), so nothing new is imported.
+
+    Examples
+    --------
+    >>> from ecgsk.exceptions import ModelFileError
+    >>> registered_name(ModelFileError) is None
+    True
+    """
+    if registered is None:
+        registered = registered_models()
+    for name, (module, attr) in sorted(registered.items()):
+        obj = sys.modules.get(module)
+        for part in (attr or "").split("."):
+            obj = getattr(obj, part, None)
+        if obj is cls:
+            return name
+    return None
 
 
 def resolve_class(path, *, trusted=(), registered=None, source="<model file>"):

@@ -18,7 +18,9 @@ Every check takes one estimator instance, raises :class:`AssertionError`
 
 import copy
 import functools
+import os
 import pickle
+import tempfile
 import warnings
 
 import numpy as np
@@ -312,6 +314,35 @@ def check_pickle(est):
         _fail("check_pickle", "outputs differ after a pickle round trip")
 
 
+def check_save_load(est):
+    """save writes one file, and Cls.load gives back the estimator with identical outputs and sample stream."""
+    cls = type(est)
+    if not callable(getattr(est, "save", None)) or not callable(getattr(cls, "load", None)):
+        raise SkipCheck(f"{cls.__name__} has no save/load (it does not use ecgsk's mixins)")
+    fitted, X, fit_params = _fitted(est)
+    kind = _kind(est)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.ecgsk")
+        try:
+            fitted.save(path)
+        except NotImplementedError as exc:
+            raise SkipCheck(f"save is not implemented: {exc}") from exc
+        loaded = cls.load(path)
+    if type(loaded) is not cls:
+        _fail("check_save_load", f"load returned a {type(loaded).__name__}, not a {cls.__name__}")
+    if not _params_equal(fitted.get_params(deep=False), loaded.get_params(deep=False)):
+        _fail("check_save_load", "get_params() differs after save/load")
+    same = _equal if get_tags(est)["non_deterministic"] else (lambda a, b: np.array_equal(a, b, equal_nan=True))
+    if not same(_output(fitted, kind, X, fit_params), _output(loaded, kind, X, fit_params)):
+        _fail("check_save_load", "outputs differ after save/load")
+    if kind == "generator":
+        # the default stream (sample(random_state=None)) continues where the saved one stood
+        reference = pickle.loads(pickle.dumps(fitted))
+        cond = _sample_conditions(fit_params)
+        if not same(reference.sample(2, **cond), loaded.sample(2, **cond)):
+            _fail("check_save_load", "the default sample stream differs after save/load")
+
+
 def check_determinism(est):
     """Two fits with random_state=0 give identical outputs (and identical default sample streams)."""
     if get_tags(est)["non_deterministic"]:
@@ -427,6 +458,7 @@ CHECKS = (
     check_output,
     check_sample_random_state,
     check_pickle,
+    check_save_load,
     check_determinism,
     check_bad_input,
     check_wrong_leads,

@@ -5,6 +5,7 @@ import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 import pytest
@@ -218,6 +219,7 @@ def test_codec_round_trip_keeps_types_and_values():
         "array": np.arange(6.0).reshape(2, 3), "str_array": np.array(["I", "aVR"]),
         "obj_str_array": np.array(["x", "yz"], dtype=object), "dtype": np.dtype("float32"), "dtype_type": np.int16,
         "odd/key": np.zeros(2), "weird key": np.ones(1),
+        "path": Path("/data/model.ecgsk"), "posix": PurePosixPath("a/b"), "windows": PureWindowsPath("C:/x"),
     }
     got, _, arrays = _round_trip(value)
     assert set(got) == set(value)
@@ -237,7 +239,8 @@ def test_codec_round_trip_keeps_types_and_values():
 def test_random_generators_continue_identically_and_stay_shared():
     rs = np.random.RandomState(3)
     rs.standard_normal()  # a cached Gaussian in its state
-    gens = [np.random.default_rng(5), np.random.Generator(np.random.MT19937(2)), np.random.Generator(np.random.Philox(1))]
+    gens = [np.random.default_rng(5), np.random.Generator(np.random.MT19937(2)),
+            np.random.Generator(np.random.Philox(1))]
     got, node, _ = _round_trip({"a": rs, "b": [rs], "gens": gens})
     assert got["b"][0] is got["a"]  # one object stays one object
     assert node["b"][0] == {"__ecgsk__": "ref", "id": 0}
