@@ -10,7 +10,7 @@ the same model plus a label generator and a latent-matching term.
 
 Records of any length are reconstructed by cutting lead I into overlapping
 windows and blending the windowed outputs with a Hann-weighted overlap-add
-(:mod:`ecgsk.models._windows`).  The models predict the independent leads II,
+(:mod:`ecgsk.utils.windows`).  The models predict the independent leads II,
 V1-V6 and derive III, aVR, aVL and aVF from lead I and II
 (Einthoven/Goldberger).
 """
@@ -28,7 +28,7 @@ from ..base import Interval, ReconstructorMixin
 from ..leads import derive_12_from_8
 from ..nn.engine import TorchEstimatorMixin
 from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
-from ._windows import extract_windows, overlap_add, window_starts
+from ..utils.windows import extract_windows, overlap_add, window_starts
 
 __all__ = ["Pix2PixReconstructor", "WindowImageGANReconstructor"]
 
