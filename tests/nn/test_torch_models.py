@@ -174,3 +174,19 @@ def test_weights_that_go_bad_in_the_last_step_of_an_epoch_are_not_kept():
         fit(est, X, fp)
     assert est.n_iter_ == 1 and len(est.history_) == 1
     assert all(torch.isfinite(v).all() for v in weights(est).values())
+
+
+@pytest.mark.parametrize("name", TORCH_MODELS)
+def test_save_and_load_in_a_fresh_object_gives_the_same_outputs_and_keeps_training(name, tmp_path):
+    import ecgsk
+
+    est, X, fp = make(name, warm_start=True, max_epochs=1)
+    fit(est, X, fp)
+    path = tmp_path / f"{name}.ecgsk"
+    est.save(path)
+    loaded = ecgsk.load(path)
+    assert type(loaded) is type(est)
+    assert loaded.history_ == est.history_ and loaded.n_iter_ == 1
+    np.testing.assert_array_equal(output(loaded, X, fp), output(est, X, fp))
+    fit(loaded, X, fp)  # a warm start from the file continues the epoch count
+    assert loaded.n_iter_ == 2
