@@ -478,13 +478,122 @@ class GeneratorMixin(ECGEstimatorMixin):
         conditions = self._check_conditions_arg(conditions, n_samples, allow_broadcast=True)
         rng = self._sample_rng_ if random_state is None else check_random_state(random_state)
         for raw in self._sample_batches(n_samples, conditions, rng, batch_size):
-            if integers:
-                yield np.asarray(self._raw_to_microvolts(raw), dtype=np.int32)
-                continue
-            batch = np.asarray(self._raw_to_mv(raw), dtype=np.float32)
-            if not np.isfinite(batch).all():
+            yield self._finish_batch(raw, integers)
+
+    def sample_ids(self, ids, *, conditions=None, random_state=None, batch_size=64, integers=False):
+        """Generate the ECGs with the given ids, batch by batch; each depends only on its id and the seed.
+
+        The noise of ECG ``id`` comes from its own generator,
+        ``np.random.SeedSequence(base_seed, spawn_key=(id,))`` (the ``id``-th
+        child of ``SeedSequence(base_seed)``), so the ECG with a given id is the
+        same whatever the batch size, the other ids asked for, the shard or the
+        number of processes.  This is how :func:`ecgsk.generate` splits work
+        across processes and machines.  Models with a batched path (such as
+        Pulse2Pulse) give byte-identical output on one kind of device; CPU and
+        CUDA results differ by float rounding.
+
+        Parameters
+        ----------
+        ids : iterable of int
+            Non-negative ECG ids, e.g. ``range(1000, 2000)``; batches come in
+            this order.  An empty iterable yields nothing.
+        conditions : DataFrame or array-like, optional
+            Covariates for conditional models: one row per id (in the order of
+            ``ids``) or one row for all of them.
+        random_state : int, RandomState, Generator or None
+            An int is the base seed itself.  A RandomState or Generator gives
+            the base seed as one integer drawn from it.  ``None`` draws it from
+            the estimator's own stream (seeded in ``fit``), as :meth:`sample`
+            does.
+        batch_size : int, default=64
+            ECGs per yielded batch (the last one may be smaller).  It does not
+            change the ECGs.
+        integers : bool, default=False
+            Yield the model's native integer microvolts (int32) instead of
+            float32 millivolts, as in :meth:`iter_samples`.
+
+        Yields
+        ------
+        ndarray of shape (batch, n_leads, n_timepoints)
+
+        Raises
+        ------
+        ValueError
+            For a negative or non-integer id, or when the model generates
+            non-finite values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ecgsk.testing import GaussianECGGenerator
+        >>> X = np.random.default_rng(0).normal(size=(5, 2, 10))
+        >>> gen = GaussianECGGenerator(random_state=0).fit(X)
+        >>> a = np.concatenate(list(gen.sample_ids(range(6), random_state=7, batch_size=4)))
+        >>> b = np.concatenate(list(gen.sample_ids([4, 5], random_state=7)))
+        >>> bool(np.array_equal(a[4:], b))  # ECGs 4 and 5, whatever else is generated
+        True
+        """
+        self._check_fitted()
+        ids = self._check_ids(ids)
+        batch_size = check_int_param(batch_size, "batch_size")
+        if not ids:
+            return
+        conditions = self._check_conditions_arg(conditions, len(ids), allow_broadcast=True)
+        seeds = self._ecg_seeds(ids, self._base_seed(random_state))
+        for raw in self._sample_seeded_batches(seeds, conditions, batch_size):
+            yield self._finish_batch(raw, integers)
+
+    @staticmethod
+    def _check_ids(ids):
+        out = []
+        for i in ids:
+            if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral) or i < 0:
+                raise ValueError(f"ids must be non-negative integers; got {i!r}")
+            out.append(int(i))
+        return out
+
+    def _base_seed(self, random_state):
+        """The integer base seed of :meth:`sample_ids` for ``random_state``."""
+        if isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_)):
+            if random_state < 0:
+                raise ValueError(f"random_state must be a non-negative integer; got {random_state}")
+            return int(random_state)
+        if isinstance(random_state, np.random.Generator):
+            return int(random_state.integers(0, 2**63 - 1))
+        rng = self._sample_rng_ if random_state is None else check_random_state(random_state)
+        return int(rng.randint(0, 2**63 - 1, dtype=np.int64))
+
+    @staticmethod
+    def _ecg_seeds(ids, base_seed):
+        """One ``SeedSequence`` per ECG id: the ``id``-th child of ``SeedSequence(base_seed)``."""
+        return [np.random.SeedSequence(base_seed, spawn_key=(int(i),)) for i in ids]
+
+    def _finish_batch(self, raw, integers):
+        """Raw output to the yielded batch (int32 µV or float32 mV); non-finite output raises."""
+        if integers:
+            if not np.isfinite(np.asarray(raw)).all():
                 raise ValueError(f"{type(self).__name__} generated non-finite values; the model has diverged")
-            yield batch
+            return np.asarray(self._raw_to_microvolts(raw), dtype=np.int32)
+        batch = np.asarray(self._raw_to_mv(raw), dtype=np.float32)
+        if not np.isfinite(batch).all():
+            raise ValueError(f"{type(self).__name__} generated non-finite values; the model has diverged")
+        return batch
+
+    def _sample_seeded_batches(self, seeds, conditions, batch_size):
+        """Yield raw output batches of ``batch_size`` ECGs, ECG ``j`` drawn from ``seeds[j]``.
+
+        The hook behind :meth:`sample_ids`.  The default is correct for any
+        generator and slow: one :meth:`_sample_raw` call per ECG, with a
+        ``RandomState`` on the ECG's own seed.  A model overrides it with a
+        batched path whose per-ECG output does not depend on the batch.
+        """
+        for start in range(0, len(seeds), batch_size):
+            parts = []
+            for j in range(start, min(start + batch_size, len(seeds))):
+                part = None if conditions is None else conditions.iloc[j:j + 1].reset_index(drop=True)
+                rng = np.random.RandomState(np.random.MT19937(seeds[j]))
+                parts.append(np.asarray(self._sample_raw(1, part, rng)))
+            yield np.concatenate(parts, axis=0)
 
     def _sample_batches(self, n_samples, conditions, rng, batch_size):
         """Yield raw output batches; by default one :meth:`_sample_raw` call per batch."""

@@ -36,16 +36,27 @@ def build_parser():
         description="Generate synthetic ECGs with a model and write one file per ECG. "
         "With no --weights, Pulse2Pulse uses the pretrained deepfake-ecg weights.",
     )
-    gen.add_argument("-n", "--num", type=int, required=True, help="number of ECGs to generate")
+    gen.add_argument("-n", "--num", type=int, default=None,
+                     help="number of ECGs to generate (default with --conditions: one per row)")
     gen.add_argument("-o", "--out-dir", required=True, help="output directory (must not hold files already)")
     gen.add_argument("--start-id", type=int, default=0, help="id of the first file (default 0)")
     gen.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     gen.add_argument("--format", default="asc", choices=["asc", "npy", "csv", "wfdb"], help="file format")
     gen.add_argument("--leads", type=int, default=8, choices=[8, 12], help="8 independent leads or all 12")
-    gen.add_argument("--seed", type=int, default=None, help="random seed for reproducible output")
-    gen.add_argument("--batch-size", type=int, default=None, help="ECGs generated per batch")
-    gen.add_argument("--model", default="pulse2pulse", help="registered model name (default pulse2pulse)")
-    gen.add_argument("--weights", default=None, help="checkpoint path (default: pretrained weights)")
+    gen.add_argument("--seed", type=int, default=None,
+                     help="base seed: file {id} is the same for the same seed whatever the batch size, shard or "
+                     "number of processes; give it to every shard of one run (default: a fresh one, printed)")
+    gen.add_argument("--batch-size", type=int, default=None, help="ECGs generated and written per batch (default 64)")
+    gen.add_argument("--model", default=None,
+                     help="registered model name (default: the model in --weights, else pulse2pulse)")
+    gen.add_argument("--weights", default=None, metavar="FILE",
+                     help="a model file from `ecgsk train` or est.save (for pulse2pulse also a deepfake-ecg "
+                     "checkpoint; default: pulse2pulse's pretrained weights)")
+    gen.add_argument("--conditions", default=None, metavar="FILE.csv",
+                     help="for conditional models: a CSV with one row per ECG, columns as the model's conditions")
+    gen.add_argument("--shard", default=None, metavar="I/N",
+                     help="write only shard I of N (a contiguous block of the ids), e.g. one Slurm array task; "
+                     "under torchrun the ids are split across the ranks as well")
     gen.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty directory")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
@@ -69,24 +80,45 @@ def _cmd_models():
     return 0
 
 
-def _cmd_generate(args):
-    from .generation import generate
+def _read_conditions(path):
+    import pandas as pd
 
-    kwargs = dict(
-        start_id=args.start_id,
-        device=args.device,
-        model=args.model,
-        format=args.format,
-        leads=args.leads,
-        random_state=args.seed,
-        weights=args.weights,
-        progress=not args.quiet,
-        overwrite=args.overwrite,
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise ValueError(f"--conditions: no such file: {path}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--conditions: {path} is not a readable CSV file ({exc})") from None
+    if len(frame) == 0:
+        raise ValueError(f"--conditions: {path} has a header but no rows; expected one row per ECG")
+    return frame
+
+
+def _cmd_generate(args):
+    from .generation import CLI_NAMES, _generate_files, _parse_shard, launcher_shard
+
+    conditions = None if args.conditions is None else _read_conditions(args.conditions)
+    num = args.num
+    if num is None:
+        if conditions is None:
+            raise ValueError("-n/--num is required (or --conditions FILE.csv, one ECG per row)")
+        num = len(conditions)
+    elif conditions is not None and len(conditions) not in (1, num):
+        raise ValueError(f"--conditions has {len(conditions)} rows; expected one per ECG (-n {num}) or one for all")
+    index, n_shards = _parse_shard(args.shard, CLI_NAMES)
+    rank = launcher_shard()  # torchrun: split this shard's ids across the ranks, no process group needed
+    if rank is not None:
+        index, n_shards = index * rank[1] + rank[0], n_shards * rank[1]
+    done = _generate_files(
+        num, args.out_dir, args.start_id, args.device, model=args.model, format=args.format, leads=args.leads,
+        batch_size=args.batch_size, random_state=args.seed, weights=args.weights, conditions=conditions,
+        shard=(index, n_shards), progress=not args.quiet and (rank is None or rank[0] == 0), overwrite=args.overwrite,
+        names=CLI_NAMES,
     )
-    if args.batch_size is not None:
-        kwargs["batch_size"] = args.batch_size
-    out_dir = generate(args.num, args.out_dir, **kwargs)
-    print(f"wrote {args.num} ECG(s) as {args.format} to {out_dir}")
+    ids = done["ids"]
+    where = f"ECG(s) {ids.start}-{ids.stop - 1}" if len(ids) else "no ECGs"
+    part = f" (shard {index}/{n_shards} of {num})" if n_shards > 1 else ""
+    print(f"wrote {done['written']} ECG(s) as {args.format} to {done['out_dir']}{part}: {where}, seed {done['seed']}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""ecgsk.generate: deepfake-ecg-compatible files, formats, errors, bounded memory."""
+"""ecgsk.generate: deepfake-ecg-compatible files, formats, errors, bounded memory, per-id seeds and shards."""
 
 import importlib.util
 import json
@@ -10,11 +10,15 @@ import numpy as np
 import pytest
 import torch
 
+import pandas as pd
+
 import ecgsk
 from ecgsk import io
 from ecgsk.datasets import make_synthetic_ecgs
-from ecgsk.generation import generate
+from ecgsk.generation import generate, shard_ids
+from ecgsk.models.cvae import ConditionalVAE
 from ecgsk.models.pulse2pulse import Pulse2PulseGAN
+from ecgsk.testing import GaussianECGGenerator
 
 HAS_DEEPFAKE = importlib.util.find_spec("deepfakeecg") is not None
 needs_deepfake = pytest.mark.skipif(not HAS_DEEPFAKE, reason="deepfake-ecg (ecgsk[pretrained]) not installed")
@@ -22,13 +26,13 @@ needs_deepfake = pytest.mark.skipif(not HAS_DEEPFAKE, reason="deepfake-ecg (ecgs
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory):
-    """A tiny trained Pulse2Pulse (8 leads, 5000 samples) saved as a checkpoint."""
+    """A tiny trained Pulse2Pulse (8 leads, 5000 samples) saved with est.save."""
     torch.set_num_threads(1)
     X = make_synthetic_ecgs(4, n_leads=8, n_samples=5000, random_state=0)
     gan = Pulse2PulseGAN(model_size=5, length=5000, max_epochs=1, batch_size=4, n_critic=1, device="cpu",
                          random_state=0).fit(X)
-    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
-    gan.save_checkpoint(path)
+    path = tmp_path_factory.mktemp("weights") / "tiny.ecgsk"
+    gan.save(path)
     return path
 
 
@@ -42,24 +46,19 @@ def test_asc_layout_start_id_and_reproducibility(tmp_path, tiny_weights):
     generate(3, tmp_path / "b", start_id=7, weights=tiny_weights, random_state=1, batch_size=3)
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == ["7.asc", "8.asc", "9.asc"]
-    for name in names:  # same seed, any batch size: the same ECGs (up to float rounding, +-1 µV)
-        a = np.loadtxt(tmp_path / "a" / name, dtype=np.int64)
-        b = np.loadtxt(tmp_path / "b" / name, dtype=np.int64)
-        assert np.abs(a - b).max() <= 1
-    generate(3, tmp_path / "c", start_id=7, weights=tiny_weights, random_state=1, batch_size=2)
-    for name in names:  # same seed, same batch size: the same bytes
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
+    for name in names:  # same seed, any batch size: the same bytes
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     rows = (tmp_path / "a" / "7.asc").read_text().splitlines()
     assert len(rows) == 5000 and all(len(r.split(" ")) == 8 for r in rows[:50])
-    # the files hold the model's native integers (iter_samples(integers=True): for Pulse2Pulse
+    # the files hold the model's native integers for ids 7-9 (sample_ids(integers=True): for Pulse2Pulse
     # int(network_output * 6000), as deepfake-ecg computes them; the byte-for-byte comparison with
     # deepfake-ecg itself is the next test) ...
-    est = Pulse2PulseGAN.from_pretrained(tiny_weights)
-    ints = next(est.iter_samples(3, batch_size=3, random_state=np.random.RandomState(1), integers=True))
+    est = ecgsk.load(tiny_weights)
+    ints = next(est.sample_ids(range(7, 10), random_state=1, integers=True))
     written = np.loadtxt(tmp_path / "a" / "7.asc", dtype=np.int64).T
     np.testing.assert_array_equal(written, ints[0])
-    # ... which are the same ECGs as sample() in microvolts, truncated toward zero (within 1 µV)
-    mv = est.sample(3, random_state=np.random.RandomState(1))
+    # ... which are the same ECGs as in millivolts, truncated toward zero (within 1 µV)
+    mv = next(est.sample_ids([7], random_state=1))
     assert np.abs(written - 1000.0 * mv[0]).max() <= 1.0
     assert np.all(np.abs(written) <= np.abs(1000.0 * mv[0]) + 1e-3)  # truncation shrinks towards 0
 
@@ -71,7 +70,8 @@ def test_asc_bytes_identical_to_deepfakeecg_generate(tmp_path, monkeypatch):
 
     est = Pulse2PulseGAN.from_pretrained()
     n = 2
-    raw = next(est._raw_batches(n, np.random.RandomState(5), n))
+    # the network's float output for ids 3 and 4 under seed 5 (what deepfake-ecg multiplies by 6000)
+    raw = torch.from_numpy(next(est._seeded_raw_batches(est._ecg_seeds([3, 4], 5), n)))
     outputs = iter(raw.split(1))
 
     class Replay(torch.nn.Module):
@@ -93,8 +93,8 @@ def test_asc_bytes_identical_to_deepfakeecg_generate(tmp_path, monkeypatch):
 @pytest.mark.parametrize("fmt", ["npy", "csv", "wfdb"])
 def test_other_formats_12_leads(tmp_path, tiny_weights, fmt):
     generate(2, tmp_path / fmt, format=fmt, leads=12, weights=tiny_weights, random_state=0)
-    est = Pulse2PulseGAN.from_pretrained(tiny_weights)
-    expected = est.sample(2, random_state=np.random.RandomState(0), leads=12)
+    est = ecgsk.load(tiny_weights)
+    expected = ecgsk.derive_12_from_8(next(est.sample_ids(range(2), random_state=0)))
     if fmt == "npy":
         got = np.concatenate([io.read_npy(tmp_path / fmt / f"{i}.npy") for i in range(2)])
         np.testing.assert_allclose(got, expected, atol=1e-6)
@@ -124,6 +124,11 @@ def test_errors(tmp_path, tiny_weights):
             generate(1, tmp_path / "x", device="cuda", weights=tiny_weights)
     with pytest.raises(ValueError, match="device"):
         generate(1, tmp_path / "x", device="tpu", weights=tiny_weights)
+    for bad in ((2, 2), (-1, 2), (0, 0), "1/0", "a/b", "1", (0.5, 2), 3):
+        with pytest.raises(ValueError, match="shard"):
+            generate(1, tmp_path / "x", shard=bad, weights=tiny_weights)
+    with pytest.raises(ValueError, match="random_state"):
+        generate(1, tmp_path / "x", random_state=-1, weights=tiny_weights)
     assert not (tmp_path / "x").exists()  # nothing is created before the arguments are valid
 
 
@@ -156,11 +161,107 @@ def test_fitted_estimator_as_model(tmp_path):
         generate(1, tmp_path / "p", model=gan, weights="x.pt")
 
 
+def test_diverged_model_writes_no_file(tmp_path):
+    X = make_synthetic_ecgs(4, n_leads=8, n_samples=2500, random_state=0)
+    gan = Pulse2PulseGAN(model_size=5, length=2500, max_epochs=1, batch_size=4, device="cpu", random_state=0).fit(X)
+    with torch.no_grad():
+        for param in gan.generator_.parameters():
+            param.fill_(float("nan"))
+    for fmt in ("asc", "npy"):  # the native-integer path and the millivolt path
+        with pytest.raises(ValueError, match="non-finite"):
+            generate(2, tmp_path / fmt, model=gan, format=fmt, random_state=0)
+        assert not list((tmp_path / fmt).iterdir())
+
+
+def test_shard_ids_partition_the_ids():
+    for n in (1, 2, 7, 40):
+        for n_shards in (1, 2, 3, 5):
+            blocks = [list(shard_ids(n, 10, (i, n_shards))) for i in range(n_shards)]
+            assert sum(blocks, []) == list(range(10, 10 + n))  # contiguous, in order, all ids once
+            assert max(map(len, blocks)) - min(map(len, blocks)) <= 1
+            # a shard split again across W ranks is shards i * W + r of N * W
+            for i in range(n_shards):
+                nested = sum((list(shard_ids(n, 10, (i * 2 + r, n_shards * 2))) for r in range(2)), [])
+                assert nested == blocks[i]
+    assert list(shard_ids(4, 0, "1/2")) == [2, 3]
+
+
+def _files(directory):
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_one_process_two_shards_and_batch_sizes_give_the_same_bytes(tmp_path, tiny_weights):
+    """Each id's file is the same whatever the batch size or shard (40 ECGs span several forward blocks)."""
+    n, kw = 40, dict(weights=tiny_weights, random_state=11, start_id=5)
+    generate(n, tmp_path / "b64", batch_size=64, **kw)
+    generate(n, tmp_path / "b7", batch_size=7, **kw)
+    for i in range(2):  # two shards into one directory, each writing only its own ids
+        generate(n, tmp_path / "shards", shard=(i, 2), batch_size=7, **kw)
+        assert len(list((tmp_path / "shards").iterdir())) == (i + 1) * n // 2
+    for i in range(3):
+        generate(n, tmp_path / "three", shard=f"{i}/3", **kw)
+    reference = _files(tmp_path / "b64")
+    assert sorted(reference) == sorted(f"{i}.asc" for i in range(5, 45))
+    for other in ("b7", "shards", "three"):
+        assert _files(tmp_path / other) == reference, other
+    # a shard refuses to overwrite its own files, not the other shards'
+    with pytest.raises(FileExistsError, match="overwrite"):
+        generate(n, tmp_path / "shards", shard=(1, 2), **kw)
+
+
+def test_random_state_none_gives_fresh_ecgs(tmp_path, tiny_weights):
+    generate(2, tmp_path / "a", weights=tiny_weights)
+    generate(2, tmp_path / "b", weights=tiny_weights)
+    assert _files(tmp_path / "a") != _files(tmp_path / "b")
+
+
+def test_any_generator_gets_per_id_seeds(tmp_path):
+    """A generator without a batched path (the mixin's per-id default) is also batch- and shard-invariant."""
+    X = make_synthetic_ecgs(6, n_leads=2, n_samples=50, random_state=0)
+    gen = GaussianECGGenerator(random_state=0).fit(X)
+    generate(9, tmp_path / "one", model=gen, format="npy", random_state=4, batch_size=4)
+    for i in range(2):
+        generate(9, tmp_path / "two", model=gen, format="npy", random_state=4, batch_size=64, shard=(i, 2))
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+    ecgs = np.concatenate([io.read_npy(tmp_path / "one" / f"{i}.npy") for i in range(9)])
+    assert len(np.unique(ecgs.reshape(9, -1), axis=0)) == 9  # distinct ECGs
+    np.testing.assert_array_equal(ecgs[3:5], np.concatenate(list(gen.sample_ids([3, 4], random_state=4))))
+    with pytest.raises(ValueError, match="ids"):
+        next(gen.sample_ids([1, -2]))
+    assert list(gen.sample_ids([])) == []
+
+
+@pytest.fixture(scope="module")
+def tiny_cvae():
+    X = make_synthetic_ecgs(8, n_leads=12, n_samples=80, random_state=0)
+    C = pd.DataFrame({"age": np.arange(40, 48), "sex": ["M", "F"] * 4})
+    return ConditionalVAE(**ConditionalVAE.get_test_params()[0]).fit(X, conditions=C)
+
+
+def test_conditional_model_takes_one_row_per_ecg(tmp_path, tiny_cvae, tiny_weights):
+    C = pd.DataFrame({"age": [30, 50, 70, 90, 60], "sex": ["F", "M", "F", "M", "F"]})
+    generate(5, tmp_path / "one", model=tiny_cvae, conditions=C, format="npy", random_state=2, batch_size=2)
+    for i in range(2):  # each shard takes its own rows of the whole run's conditions
+        generate(5, tmp_path / "two", model=tiny_cvae, conditions=C, format="npy", random_state=2, shard=(i, 2))
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+    expected = np.concatenate(list(tiny_cvae.sample_ids(range(5), conditions=C, random_state=2)))
+    got = np.concatenate([io.read_npy(tmp_path / "one" / f"{i}.npy") for i in range(5)])
+    np.testing.assert_array_equal(got, expected)
+    generate(3, tmp_path / "broadcast", model=tiny_cvae, conditions=C.iloc[:1], format="npy", random_state=0)
+    with pytest.raises(ValueError, match="conditional.*conditions=.*age, sex"):
+        generate(2, tmp_path / "x", model=tiny_cvae, format="npy")
+    with pytest.raises(ValueError, match="rows"):
+        generate(4, tmp_path / "x", model=tiny_cvae, conditions=C, format="npy")
+    with pytest.raises(ValueError, match="unconditional"):
+        generate(2, tmp_path / "x", weights=tiny_weights, conditions=C)
+    assert not (tmp_path / "x").exists()
+
+
 _MEMORY_SCRIPT = textwrap.dedent(
     """
     import json, resource, sys, torch
     torch.set_num_threads(1)
-    from ecgsk.generation import generate
+    from ecgsk.generation import generate, shard_ids
     n, out, weights = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     generate(n, out, format="npy", weights=weights, random_state=0, batch_size=64)
     print(json.dumps({"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))

@@ -1,4 +1,4 @@
-"""The Pulse2Pulse estimator: WGAN-GP training, sampling in mV, pretrained weights and checkpoints."""
+"""The Pulse2Pulse estimator: WGAN-GP training, sampling in mV (per-ECG seeds), pretrained weights."""
 
 import math
 from numbers import Integral, Real
@@ -189,31 +189,80 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         return logs
 
     # -- sampling -------------------------------------------------------------------
-    def _raw_batches(self, n_samples, rng, batch_size=None, *, fast=True):
-        """Yield batches of the raw network output (float32 tensors on the CPU, ``(b, leads, length)``).
+    #: ECGs per forward pass, by device type.  Every pass has exactly this shape
+    #: (short blocks are padded with zero noise), so an ECG's output never
+    #: depends on the batch size or on which other ECGs share its pass.
+    _micro_batch = {"cpu": 32, "cuda": 128}
 
-        The noise is U(-1, 1) float32 drawn from a NumPy ``Generator`` seeded by
-        ``rng``, in one stream: the ECGs do not depend on ``batch_size``.
+    def _ecg_noise(self, seeds):
+        """U(-1, 1) float32 noise ``(micro_batch, leads, net_length)``; row ``j`` from ``seeds[j]``, the rest 0."""
+        device = self._torch_device()
+        size = self._micro_batch.get(device.type, self._micro_batch["cuda"])
+        shape = (self.n_features_in_, self._net_length)
+        noise = np.zeros((size,) + shape, dtype=np.float32)
+        for j, seed in enumerate(seeds):
+            row = np.random.default_rng(seed).random(shape, dtype=np.float32)
+            row *= 2
+            row -= 1
+            noise[j] = row
+        return noise
+
+    def _seeded_raw_batches(self, seeds, batch_size=None, *, fast=True):
+        """Yield raw network output (float32 NumPy, ``(b, leads, length)``) for per-ECG seeds.
+
+        The network runs on fixed-shape blocks of ``_micro_batch`` ECGs.  On
+        the CPU each block runs on one intra-op thread, and
+        ``torch.get_num_threads()`` blocks run at once on worker threads: CPU
+        convolutions round differently for other batch shapes and thread
+        counts, so this keeps every ECG's bytes independent of the batch size,
+        the sharding and the machine's thread settings (``torchrun`` sets
+        ``OMP_NUM_THREADS=1``).
         """
         device = self._torch_device()
         batch_size = int(batch_size or self._inference_batch)
-        noise_rng = np.random.default_rng(int(rng.randint(0, 2**31 - 1)))
+        size = self._micro_batch.get(device.type, self._micro_batch["cuda"])
         net = self.generator_.to(device).eval()
         if fast:
             net = polyphase_generator(net)
-        shape = (self.n_features_in_, self._net_length)
-        with torch.inference_mode():
-            for start in range(0, n_samples, batch_size):
-                b = min(batch_size, n_samples - start)
-                noise = torch.from_numpy(noise_rng.random((b,) + shape, dtype=np.float32))
-                noise = noise.to(device).mul_(2).sub_(1)
-                out = net(noise)[..., : self.length]
-                yield out.to("cpu", torch.float32)
+        blocks = [seeds[i:i + size] for i in range(0, len(seeds), size)]
+
+        def run(block):
+            if device.type == "cpu":
+                torch.set_num_threads(1)  # this worker thread only (OpenMP and MKL settings are per thread)
+            noise = torch.from_numpy(self._ecg_noise(block)).to(device)
+            with torch.inference_mode():
+                out = net(noise)[: len(block), :, : self.length]
+            return out.to("cpu", torch.float32).numpy()
+
+        pending = []
+        for out in _ordered_map(run, blocks, torch.get_num_threads() if device.type == "cpu" else 0):
+            pending.append(out)
+            n_pending = sum(len(o) for o in pending)
+            while n_pending >= batch_size:
+                joined = np.concatenate(pending) if len(pending) > 1 else pending[0]
+                yield joined[:batch_size]
+                pending = [joined[batch_size:]] if len(joined) > batch_size else []
+                n_pending -= batch_size
+        if pending:
+            yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+
+    def _raw_batches(self, n_samples, rng, batch_size=None, *, fast=True):
+        """Yield batches of the raw network output (float32 tensors on the CPU) for ECGs ``0..n_samples-1``.
+
+        The base seed is one integer drawn from ``rng``; ECG ``i``'s noise comes
+        from its own seed, as in :meth:`sample_ids`.
+        """
+        seeds = self._ecg_seeds(range(n_samples), self._base_seed(rng))
+        for raw in self._seeded_raw_batches(seeds, batch_size, fast=fast):
+            yield torch.from_numpy(raw)
+
+    def _sample_seeded_batches(self, seeds, conditions, batch_size):
+        yield from self._seeded_raw_batches(seeds, batch_size)
 
     def _sample_batches(self, n_samples, conditions, rng, batch_size):
-        # one noise stream through all batches: the ECGs do not depend on batch_size
-        for raw in self._raw_batches(n_samples, rng, batch_size):
-            yield raw.numpy()
+        # per-ECG seeds: the ECGs do not depend on batch_size
+        seeds = self._ecg_seeds(range(n_samples), self._base_seed(rng))
+        yield from self._seeded_raw_batches(seeds, batch_size)
 
     def _raw_to_mv(self, raw):
         return np.asarray(raw, dtype=np.float32) * np.float32(SCALE_MV)
@@ -226,9 +275,9 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         out = np.empty((n_samples, self.n_features_in_, int(self.length)), dtype=np.float32)
         start = 0
         with progress(total=n_samples, desc="sample", verbose=self.verbose) as bar:
-            for batch in self._raw_batches(n_samples, rng):
+            for batch in self._sample_batches(n_samples, conditions, rng, self._inference_batch):
                 b = len(batch)
-                np.multiply(batch.numpy(), np.float32(SCALE_MV), out=out[start:start + b])
+                np.multiply(batch, np.float32(SCALE_MV), out=out[start:start + b])
                 start += b
                 bar.update(b)
         return out
@@ -266,7 +315,7 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
             X = derive_12_from_8(X)
         return X
 
-    # -- pretrained weights and checkpoints -------------------------------------------
+    # -- pretrained weights -----------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path=None, device="cpu"):
         """The trained Pulse2Pulse generator of deepfake-ecg, as a fitted estimator.
@@ -274,9 +323,10 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         Parameters
         ----------
         path : str or path-like, optional
-            A checkpoint ``{"stat_dict": state_dict}`` in deepfake-ecg's layout,
-            or one written by :meth:`save_checkpoint`.  Default: the one shipped
-            with the installed deepfake-ecg (``pip install ecgsk[pretrained]``).
+            A checkpoint ``{"stat_dict": state_dict}`` in deepfake-ecg's layout.
+            Default: the one shipped with the installed deepfake-ecg
+            (``pip install ecgsk[pretrained]``).  Models trained with ecgsk
+            are saved with ``est.save(path)`` and read with ``ecgsk.load(path)``.
         device : {"cpu", "cuda", "auto"}, default="cpu"
 
         Returns
@@ -300,8 +350,6 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         if path is None:
             path = pretrained_checkpoint_path()
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(checkpoint, dict) and checkpoint.get("format") == _CHECKPOINT_FORMAT:
-            return cls(device=device).load_checkpoint(path)
         if not isinstance(checkpoint, dict) or "stat_dict" not in checkpoint:
             raise ValueError(f"{path} is not a deepfake-ecg generator checkpoint (expected a dict with 'stat_dict')")
         mapped, skipped = map_pretrained_state_dict(checkpoint["stat_dict"])
@@ -321,82 +369,29 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         est._start_rngs()
         return est
 
-    def save_checkpoint(self, path):
-        """Save parameters, networks, optimiser states and history to ``path`` (``torch.save``).
 
-        The file holds only tensors and plain Python values, so
-        :meth:`load_checkpoint` reads it with ``weights_only=True``.
+def _ordered_map(func, items, workers):
+    """``map(func, items)`` in order, on ``workers`` threads (inline for 0 or 1) with bounded look-ahead."""
+    if workers <= 1 or len(items) <= 1:
+        for item in items:
+            yield func(item)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
 
-        Examples
-        --------
-        >>> gan.save_checkpoint("p2p.pt")  # doctest: +SKIP
-        >>> Pulse2PulseGAN().load_checkpoint("p2p.pt").sample(1).shape  # doctest: +SKIP
-        (1, 8, 5000)
-        """
-        self._check_fitted()
-        params = {k: v for k, v in self.get_params(deep=False).items() if k != "random_state"}
-        params["random_state"] = self.random_state if isinstance(self.random_state, (int, np.integer, type(None))) else None
-        if isinstance(params["random_state"], np.integer):
-            params["random_state"] = int(params["random_state"])
-
-        def cpu_state(module):
-            return None if module is None else {k: v.detach().cpu() for k, v in module.state_dict().items()}
-
-        def opt_state(opt):
-            return None if opt is None else opt.state_dict()
-
-        torch.save(
-            {
-                "format": _CHECKPOINT_FORMAT,
-                "params": params,
-                "generator": cpu_state(self.generator_),
-                "critic": cpu_state(getattr(self, "critic_", None)),
-                "optimizers": {name: opt_state(opt) for name, opt in getattr(self, "_optimizers_", {}).items()},
-                "history": self.history_,
-                "n_iter": int(getattr(self, "n_iter_", 0)),
-                "n_features_in": int(self.n_features_in_),
-                "n_timepoints_in": int(getattr(self, "n_timepoints_in_", self.length)),
-            },
-            path,
-        )
-
-    def load_checkpoint(self, path):
-        """Load a checkpoint written by :meth:`save_checkpoint` (``weights_only=True``).
-
-        The saved parameters replace this estimator's, except ``device``.
-
-        Returns
-        -------
-        self
-        """
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(ckpt, dict) or ckpt.get("format") != _CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not an ecgsk Pulse2Pulse checkpoint; for deepfake-ecg's use from_pretrained(path)")
-        params = dict(ckpt["params"])
-        params.pop("device", None)
-        self.set_params(**params)
-        device = self._reset_device()
-        self.generator_ = Pulse2PulseGenerator(self.model_size, self.n_leads)
-        self.generator_.load_state_dict(ckpt["generator"])
-        self.generator_.to(device).eval()
-        if ckpt.get("critic") is not None:
-            self.critic_ = Pulse2PulseCritic(self.model_size, self.n_leads, self.length)
-            self.critic_.load_state_dict(ckpt["critic"])
-            self.critic_.to(device).eval()
-            saved = ckpt.get("optimizers") or {}
-            if saved:
-                self._optimizers_ = self._configure_optimizers()
-                for name, state in saved.items():
-                    self._optimizers_[name].load_state_dict(state)
-        else:
-            self.critic_ = None
-            self.__dict__.pop("_optimizers_", None)
-        self.history_ = [dict(record) for record in ckpt["history"]]
-        self.n_iter_ = int(ckpt["n_iter"])
-        self.n_features_in_ = int(ckpt["n_features_in"])
-        self.n_timepoints_in_ = int(ckpt["n_timepoints_in"])
-        self._start_rngs()
-        return self
-
-
-_CHECKPOINT_FORMAT = "ecgsk.pulse2pulse.v1"
+    saved = torch.get_num_threads()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ecgsk-sample")
+    futures = deque()
+    try:
+        it = iter(items)
+        for item in it:
+            futures.append(pool.submit(func, item))
+            if len(futures) >= 2 * workers:
+                yield futures.popleft().result()
+        while futures:
+            yield futures.popleft().result()
+    finally:
+        for f in futures:
+            f.cancel()
+        pool.shutdown(wait=True)
+        torch.set_num_threads(saved)  # the workers' set_num_threads(1) also set the default for new threads
