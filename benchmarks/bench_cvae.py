@@ -190,7 +190,8 @@ def risk(beats, conditions, heart_rate, qrs_amp_v5, args):
         "c_cox_cvae": float(np.mean(res["test_score"])),
         "c_cox_cvae_folds": [round(float(s), 3) for s in res["test_score"]],
         "c_oracle_folds": [round(float(s), 3) for s in oracle],
-        "cox_cvae_best_epochs": [int(e.best_epoch_) for e in res["estimator"]],
+        # best_epoch_ exists only when early stopping ran; without it the last epoch is kept
+        "cox_cvae_best_epochs": [int(getattr(e, "best_epoch_", e.n_iter_)) for e in res["estimator"]],
         "cox_cvae_n_iter": [int(e.n_iter_) for e in res["estimator"]],
         "cox_cvae_fit_cpu_s": float(cpu),
         "cox_cvae_fit_wall_s": float(np.mean(res["fit_time"])),

@@ -53,7 +53,7 @@ def main(argv=None):
     )
     # Without metadata routing, conditions reach the model as a step parameter.
     pipe.fit(X, conditionalvae__conditions=conditions)
-    print(f"fitted in {time.time() - t0:.0f} s; final training loss {pipe[-1].loss_curve_[-1]:.1f}")
+    print(f"fitted in {time.time() - t0:.0f} s; final training loss {pipe[-1].history_[-1]['loss']:.1f}")
 
     real_beats = pipe[:-1].transform(X)
     out_dir = Path(args.out_dir)

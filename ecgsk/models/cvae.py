@@ -11,11 +11,13 @@ written from the paper's description, not copied.
 - :class:`CoxConditionalVAE` adds a linear Cox risk head on the latent mean,
   trained jointly with the negative Cox partial log-likelihood
   (:func:`ecgsk.nn.survival.cox_ph_loss`).
+
+Both train on the engine of :mod:`ecgsk.nn.engine` (batching, seeding, warm
+start, callbacks, faults, torch.distributed); this module holds the network,
+the loss and the engine's hooks.
 """
 
-import copy
 import math
-
 from numbers import Integral, Real
 
 import numpy as np
@@ -29,7 +31,8 @@ from ..base import GeneratorMixin, Interval, Options, RiskMixin, Satisfies, reje
 from ..preprocessing.conditions import ConditionEncoder
 from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
 from ..utils.validation import check_latent_array
-from ..nn.base import TorchModelMixin, progress, seeded, to_numpy, to_tensor
+from ..nn.callbacks import EarlyStopping
+from ..nn.engine import TorchEstimatorMixin
 from ..nn.survival import cox_ph_loss
 
 __all__ = ["ConditionalVAE", "CoxConditionalVAE"]
@@ -92,6 +95,17 @@ class _CVAENet(nn.Module):
         self.risk_conditions = risk_conditions
         self.risk = nn.Linear(latent_dim + (n_cond if risk_conditions else 0), 1, bias=False) if risk_head else None
 
+    def forward(self, x, c, sample=True):
+        """``(reconstruction, mu, logvar, risk)`` of beats ``x`` given conditions ``c``.
+
+        ``z`` is drawn from ``q(z | x, c)`` (torch's generator) when ``sample``,
+        else it is the mean; ``risk`` (at the mean) is None without a risk head.
+        """
+        mu, logvar = self.encode(x, c)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
+        risk = None if self.risk is None else self.risk_score(mu, c)
+        return self.decode(z, c), mu, logvar, risk
+
     def risk_score(self, mu, c):
         return self.risk(torch.cat([mu, c], dim=1) if self.risk_conditions else mu)[:, 0]
 
@@ -108,7 +122,7 @@ class _CVAENet(nn.Module):
         return out
 
 
-class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
+class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     """Conditional VAE of 12-lead median beats given per-subject covariates (Sang et al., ISBI 2022).
 
     The encoder is a temporal convolution (``n_filters`` filters of width
@@ -120,7 +134,8 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     squared error over leads and time (on internally scaled amplitudes: each
     lead centred and divided by its standard deviation) plus ``kl_weight``
     times the KL divergence of ``q(z | x, c)`` from ``N(0, I)``, averaged over
-    the batch and minimised by Adam.
+    the batch and minimised by Adam.  Training runs on the engine of
+    :mod:`ecgsk.nn.engine`: one Adam step per batch.
 
     Parameters
     ----------
@@ -142,13 +157,25 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     lr : float, default=1e-3
         Adam learning rate.
     batch_size : int, default=32
+        Beats per step (the global batch under torch.distributed).  A last
+        batch of one beat joins the one before it (batch norm needs two).
     max_epochs : int, default=100
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training beats and stop when the
-        validation loss has not improved for ``n_iter_no_change`` epochs; the
-        best weights are kept.
+        validation loss has not improved (by more than 1e-6) for
+        ``n_iter_no_change`` epochs; the best epoch's weights are restored.
+        It adds the engine's callback ``EarlyStopping(monitor="valid_loss",
+        patience=n_iter_no_change, min_delta=1e-6)``; an ``EarlyStopping``
+        given in ``callbacks`` takes its place.  When fewer than two beats
+        would be left to train on, nothing is held out and training runs
+        ``max_epochs`` epochs.
     validation_fraction : float, default=0.1
+        Share of the beats held out for validation (the ``valid_*`` keys of
+        ``history_``), drawn from the estimator's RNG.  Used with
+        ``early_stopping``, or when ``callbacks`` holds an ``EarlyStopping``
+        that monitors a ``valid_*`` key; otherwise every beat is trained on.
     n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
     n_filters : int, default=5
         Filters of each convolution.
     kernel_size : int, default=40
@@ -157,7 +184,21 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     random_state : int, RandomState or None, default=None
         Makes ``fit`` and ``sample`` reproducible.
     verbose : int, default=0
-        Show a progress bar over epochs.
+        Show a progress bar over epochs with the latest losses.
+    warm_start : bool, default=False
+        Continue training the fitted network (with the same condition encoding
+        and amplitude scaling, so the conditions need the same columns) on the
+        next ``fit``.  A change of the beat shape or of a parameter that shapes
+        the network starts afresh.
+    callbacks : list of ecgsk.nn.callbacks.Callback or None, default=None
+        Training callbacks (checkpoints, LR schedules, early stopping, ...).
+        The logged keys are ``"loss"``, ``"recon"`` and ``"kl"``, and
+        ``"valid_loss"``, ``"valid_recon"`` and ``"valid_kl"`` on held-out
+        beats.
+    precision : {"32", "bf16"}, default="32"
+        Training precision; ``"bf16"`` trains under bfloat16 autocast.
+    gradient_clip : float or None, default=None
+        Clip each Adam step's gradients to this total norm.
 
     Attributes
     ----------
@@ -167,19 +208,27 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         Beat length in samples.
     condition_columns_ : list of str
         Names of the condition columns seen in ``fit``.
+    conditions_encoder_ : ConditionEncoder
+        The standardisation of the conditions learned in ``fit``.
     ecg_mean_, ecg_scale_ : ndarray of shape (n_leads,)
         Per-lead amplitude centring and scaling learned in ``fit`` (mV).
     network_ : torch.nn.Module
         The fitted encoder/decoder.
-    loss_curve_ : list of float
-        Mean training loss per epoch.
-    validation_scores_ : list of float
-        Validation loss per epoch (with ``early_stopping``).
+    history_ : list of dict
+        One dict per epoch: ``"epoch"``, ``"dur"`` (seconds), the epoch's mean
+        training ``"loss"`` (``recon + kl_weight * kl``), ``"recon"`` and
+        ``"kl"``; with a validation split also ``"valid_loss"``,
+        ``"valid_recon"`` and ``"valid_kl"`` (at the latent mean).  It replaces
+        the former ``loss_curve_`` (``[h["loss"] for h in history_]``) and
+        ``validation_scores_`` (``[h["valid_loss"] for h in history_]``).
     n_iter_ : int
-        Epochs run.
+        Epochs run in total (grows with warm starts).
     best_epoch_ : int
-        Epoch (1-based) whose weights were kept: the best validation epoch with
-        ``early_stopping``, else the last.
+        Epoch whose weights were kept by early stopping (the best
+        ``valid_loss``); set only when an ``EarlyStopping`` ran in the last
+        ``fit``.
+    interrupted_ : bool
+        True when the last ``fit`` was stopped by Ctrl-C.
 
     Notes
     -----
@@ -193,6 +242,7 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     ``set_score_request(conditions=True)`` under
     ``sklearn.config_context(enable_metadata_routing=True)`` (these requests
     are also the defaults, since the model cannot work without conditions).
+    A dict of columns (``{"age": [70], "sex": ["M"]}``) is accepted too.
 
     Examples
     --------
@@ -206,12 +256,14 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     (4, 12, 200)
     >>> cvae.transform(X, conditions=C).shape
     (16, 3)
+    >>> sorted(cvae.history_[-1])
+    ['dur', 'epoch', 'kl', 'loss', 'recon']
     """
 
     tags = {"conditional": True, "requires_conditions": True, "n_leads": 12, "fixed_length_param": "beat_length",
             "min_fit_ecgs": 2, "python_dependencies": ("torch",)}  # two ECGs at least: batch norm
     parameter_constraints = {
-        **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k not in ("betas", "warm_start")},
+        **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k != "betas"},
         "latent_dim": [Interval(Integral, 1, None)],
         "beat_length": [None, Interval(Integral, 2, None)],
         "n_leads": [Interval(Integral, 1, None)],
@@ -233,6 +285,8 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     __metadata_request__transform = {"conditions": True}
     __metadata_request__inverse_transform = {"conditions": True}
 
+    _risk_head = False
+
     def __init__(
         self,
         latent_dim=10,
@@ -250,6 +304,10 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         device="auto",
         random_state=None,
         verbose=0,
+        warm_start=False,
+        callbacks=None,
+        precision="32",
+        gradient_clip=None,
     ):
         self.latent_dim = latent_dim
         self.beat_length = beat_length
@@ -266,6 +324,10 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
+        self.callbacks = callbacks
+        self.precision = precision
+        self.gradient_clip = gradient_clip
 
     @classmethod
     def get_test_params(cls):
@@ -280,126 +342,86 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     def _encode_conditions(self, conditions):
         return self.conditions_encoder_.transform(conditions)
 
-    # -- training ------------------------------------------------------------------
-    def _build_network(self, n_cond):
-        return _CVAENet(
-            self.n_features_in_, self.n_timepoints_in_, n_cond, self.latent_dim, self.n_filters, self.kernel_size,
-            risk_head=self._risk_head, risk_conditions=bool(getattr(self, "risk_conditions", False)),
-        )
+    def _check_conditions_arg(self, conditions, n, *, allow_broadcast=False):
+        # a dict of lists (``{"age": [70], "sex": ["M"]}``) is a convenient one-subject spelling; the mixin checks it
+        if isinstance(conditions, dict):
+            conditions = pd.DataFrame(conditions)
+        return super()._check_conditions_arg(conditions, n, allow_broadcast=allow_broadcast)
 
-    _risk_head = False
+    # -- engine hooks ----------------------------------------------------------------
+    def _training_data(self, X, y=None, *, conditions=None, reset=True):
+        if reset:
+            self.conditions_encoder_ = ConditionEncoder().fit(conditions)
+            self.condition_columns_ = list(self.conditions_encoder_.columns_)
+            self.ecg_mean_ = X.mean(axis=(0, 2)).astype(np.float32)
+            scale = X.std(axis=(0, 2))
+            self.ecg_scale_ = np.where(scale > 1e-6, scale, 1.0).astype(np.float32)
+        return {"X": self._scaled(X).astype(np.float32), "C": self._encode_conditions(conditions)}
 
-    def _fit(self, X, y=None, *, rng, conditions):
-        self._train(X, conditions, rng, survival=None)
+    def _build_modules(self):
+        return {"network_": _CVAENet(
+            self.n_features_in_, self.n_timepoints_in_, len(self.condition_columns_), self.latent_dim,
+            self.n_filters, self.kernel_size, risk_head=self._risk_head,
+            risk_conditions=bool(getattr(self, "risk_conditions", False)),
+        )}
 
-    def _batch_loss(self, net, x, c, survival, train=True):
-        """Loss terms of a batch: (total, recon, kl, cox) as tensors."""
-        mu, logvar = net.encode(x, c)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if train else mu
-        recon = ((net.decode(z, c) - x) ** 2).flatten(1).mean(1).mean()
+    def _can_warm_start(self, X):
+        network = self.__dict__.get("network_")
+        if network is None or not super()._can_warm_start(X):
+            return False
+        # the parameters must still build this network (latent_dim, n_filters, kernel_size, the risk head ...):
+        # compare the shapes of one built on the meta device, which allocates nothing and draws no random numbers
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            wanted = self._build_modules()["network_"].state_dict()
+        have = network.state_dict()
+        return {k: v.shape for k, v in wanted.items()} == {k: v.shape for k, v in have.items()}
+
+    def _configure_optimizers(self):
+        return {"vae": torch.optim.Adam(self.network_.parameters(), lr=self.lr)}
+
+    def _holds_out(self):
+        """Whether this fit holds out ``validation_fraction`` of the rows (see ``validation_fraction``)."""
+        return bool(self.early_stopping) or any(
+            isinstance(cb, EarlyStopping) and str(cb.monitor).startswith("valid_") for cb in self.callbacks or [])
+
+    def _split_validation(self, data, n_rows, seed):
+        # the engine holds out rows whenever validation_fraction is set; these models only with early stopping
+        if self._holds_out():
+            train, valid = super()._split_validation(data, n_rows, seed)
+        else:
+            train, valid = np.arange(n_rows), np.arange(0)
+        self._split_rows = (train, valid)  # read by _default_callbacks and _on_train_begin, which drops it
+        return train, valid
+
+    def _default_callbacks(self):
+        _, valid = self.__dict__.get("_split_rows", (None, ()))
+        user_stop = any(isinstance(cb, EarlyStopping) for cb in self.callbacks or [])
+        if not self.early_stopping or not len(valid) or user_stop:
+            return []
+        return [EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change, min_delta=1e-6)]
+
+    def _on_train_begin(self, data, ctx):
+        self.__dict__.pop("_split_rows", None)
+        self.__dict__.pop("best_epoch_", None)  # an EarlyStopping of this fit sets it again
+
+    def _loss_terms(self, network, batch, *, sample, gather=None):
+        """The loss terms of a batch as tensors, with the latent mean and the risk score (or None)."""
+        x = batch["X"]
+        recon, mu, logvar, risk = network(x, batch["C"], sample=sample)
+        recon_loss = ((recon.float() - x) ** 2).flatten(1).mean(1).mean()
+        mu, logvar = mu.float(), logvar.float()
         kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
-        total = recon + self.kl_weight * kl
-        cox = torch.zeros((), device=x.device)
-        if survival is not None:
-            event, time = survival
-            cox = cox_ph_loss(net.risk_score(mu, c), time, event, ties=self.ties)
-            total = total + self.cox_weight * cox
-            if train and getattr(self, "head_l2", 0.0):
-                total = total + self.head_l2 * (net.risk.weight[0, :mu.shape[1]] ** 2).sum()
-        return total, recon, kl, cox
+        return {"loss": recon_loss + self.kl_weight * kl, "recon": recon_loss, "kl": kl}, risk
 
-    def _train(self, X, conditions, rng, survival):
-        device = self._reset_device()
-        self.conditions_encoder_ = ConditionEncoder().fit(conditions)
-        self.condition_columns_ = list(self.conditions_encoder_.columns_)
-        C = self.conditions_encoder_.transform(conditions)
-        self.ecg_mean_ = X.mean(axis=(0, 2)).astype(np.float32)
-        scale = X.std(axis=(0, 2))
-        self.ecg_scale_ = np.where(scale > 1e-6, scale, 1.0).astype(np.float32)
-        Xs = (X - self.ecg_mean_[None, :, None]) / self.ecg_scale_[None, :, None]
+    def _training_step(self, batch, ctx):
+        terms, _ = self._loss_terms(ctx.modules["network_"], batch, sample=True, gather=ctx.gather)
+        ctx.optimizer_step("vae", terms["loss"])
+        return {k: v.item() for k, v in terms.items()}
 
-        n = len(X)
-        val_idx, train_idx = self._validation_split(n, rng, survival)
-        n_val = len(val_idx)
-
-        Xt, Ct = to_tensor(Xs, device), to_tensor(C, device)
-        St = None
-        if survival is not None:
-            St = (to_tensor(survival[0].astype(np.float32), device), to_tensor(survival[1], device, torch.float64))
-
-        def part(index):
-            index_t = torch.as_tensor(index, device=device)
-            s = None if St is None else (St[0][index_t], St[1][index_t])
-            return Xt[index_t], Ct[index_t], s
-
-        self.loss_curve_, self.validation_scores_ = [], []
-        best_val, best_state, stall = np.inf, None, 0
-        with seeded(rng):
-            net = self._build_network(C.shape[1]).to(device)
-            self._init_network(net, *part(train_idx))
-            opt = torch.optim.Adam(net.parameters(), lr=self.lr)
-            bar = progress(range(self.max_epochs), total=self.max_epochs, desc=type(self).__name__,
-                           verbose=self.verbose)
-            epoch = 0
-            for epoch in bar:
-                net.train()
-                order = train_idx[rng.permutation(len(train_idx))]
-                batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-                if len(batches) > 1 and len(batches[-1]) < 2:  # batch norm needs 2 rows
-                    last = batches.pop()  # popped first: with two batches, [-2] would not exist after the pop
-                    batches[-1] = np.concatenate([batches[-1], last])
-                total, count = 0.0, 0
-                for batch in batches:
-                    xb, cb, sb = part(batch)
-                    loss = self._batch_loss(net, xb, cb, sb)[0]
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    total += float(loss.detach()) * len(batch)
-                    count += len(batch)
-                self.loss_curve_.append(total / count)
-                if self.verbose:
-                    bar.set_postfix(loss=f"{self.loss_curve_[-1]:.3f}")
-                if n_val:
-                    net.eval()
-                    with torch.no_grad():
-                        xb, cb, sb = part(val_idx)
-                        val = self._validation_loss(net, xb, cb, sb)
-                    self.validation_scores_.append(val)
-                    if val < best_val - 1e-6:
-                        best_val, best_state, stall = val, copy.deepcopy(net.state_dict()), 0
-                        self.best_epoch_ = epoch + 1
-                    else:
-                        stall += 1
-                        if stall >= self.n_iter_no_change:
-                            break
-        if best_state is not None:
-            net.load_state_dict(best_state)
-        if not np.isfinite(self.loss_curve_).all():
-            raise FloatingPointError(
-                f"{type(self).__name__} training diverged (non-finite loss); lower lr or kl_weight"
-            )
-        net.eval()
-        self.network_ = net
-        self.n_iter_ = epoch + 1
-        if best_state is None:
-            self.best_epoch_ = self.n_iter_
-        return self
-
-    def _init_network(self, net, x, c, survival):
-        """Hook run on the new network with the training rows, before the first epoch."""
-
-    def _validation_split(self, n, rng, survival):
-        """(validation, training) row indices; no validation rows without ``early_stopping``."""
-        idx = rng.permutation(n)
-        n_val = int(math.ceil(self.validation_fraction * n)) if self.early_stopping else 0
-        if n - n_val < 2:
-            n_val = 0
-        return np.sort(idx[:n_val]), np.sort(idx[n_val:])
-
-    def _validation_loss(self, net, x, c, survival):
-        """Score monitored by early stopping (lower is better): the training loss at the latent mean."""
-        return float(self._batch_loss(net, x, c, survival, train=False)[0])
+    def _validation_step(self, batch, ctx):
+        # every process holds all the validation rows: no gathering
+        terms, _ = self._loss_terms(self.network_, batch, sample=False)
+        return {k: v.item() for k, v in terms.items()}
 
     # -- inference helpers --------------------------------------------------------
     def _scaled(self, X):
@@ -408,28 +430,15 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
     def _unscaled(self, X):
         return X * self.ecg_scale_[None, :, None] + self.ecg_mean_[None, :, None]
 
-    def _chunks(self, n, size=512):
-        return [slice(i, min(i + size, n)) for i in range(0, n, size)]
-
     def _encode(self, X, C):
-        device = self._torch_device()
-        self.network_.eval()
-        mus, logvars = [], []
-        with torch.no_grad():
-            for sl in self._chunks(len(X)):
-                mu, logvar = self.network_.encode(to_tensor(self._scaled(X[sl]), device), to_tensor(C[sl], device))
-                mus.append(mu)
-                logvars.append(logvar)
-        return torch.cat(mus), torch.cat(logvars)
+        """Latent means and log-variances, ``(n, latent_dim)`` each, of beats in mV."""
+        out = self._predict_batches(lambda x, c: torch.cat(self.network_.encode(x, c), dim=1),
+                                    self._scaled(X).astype(np.float32), C, name="latent codes")
+        return out[:, :self.latent_dim], out[:, self.latent_dim:]
 
     def _decode(self, Z, C):
-        device = self._torch_device()
-        self.network_.eval()
-        out = []
-        with torch.no_grad():
-            for sl in self._chunks(len(Z)):
-                out.append(to_numpy(self.network_.decode(to_tensor(Z[sl], device), to_tensor(C[sl], device))))
-        return self._unscaled(np.concatenate(out)).astype(np.float32)
+        out = self._predict_batches(self.network_.decode, np.asarray(Z, dtype=np.float32), C, name="beats")
+        return self._unscaled(out).astype(np.float32)
 
     # -- public API beyond the mixin ------------------------------------------------
     def _sample(self, n_samples, conditions, rng):
@@ -464,7 +473,7 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         X = self._validate_ecg(X, reset=False)
         conditions = self._check_conditions_arg(conditions, len(X))
         mu, _ = self._encode(X, self._encode_conditions(conditions))
-        return to_numpy(mu)
+        return mu
 
     def inverse_transform(self, X, conditions=None):
         """Decode latent vectors to beats in mV.
@@ -492,16 +501,8 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         """
         self._check_fitted()
         Z = check_latent_array(X, self.latent_dim)
-        conditions = self._check_conditions_arg(
-            pd.DataFrame(conditions) if isinstance(conditions, dict) else conditions, len(Z), allow_broadcast=True
-        )
+        conditions = self._check_conditions_arg(conditions, len(Z), allow_broadcast=True)
         return self._decode(Z, self._encode_conditions(conditions))
-
-    def _check_conditions_arg(self, conditions, n, *, allow_broadcast=False):
-        # a dict of lists (``{"age": [70], "sex": ["M"]}``) is a convenient one-subject spelling
-        if isinstance(conditions, dict):
-            conditions = pd.DataFrame(conditions)
-        return super()._check_conditions_arg(conditions, n, allow_broadcast=allow_broadcast)
 
     def score_samples(self, X, conditions=None):
         """Evidence lower bound of each beat, in nats, for beats in mV.
@@ -519,9 +520,9 @@ class ConditionalVAE(GeneratorMixin, TorchModelMixin, BaseEstimator):
         conditions = self._check_conditions_arg(conditions, len(X))
         C = self._encode_conditions(conditions)
         mu, logvar = self._encode(X, C)
-        recon = self._scaled(self._decode(to_numpy(mu), C))
+        recon = self._scaled(self._decode(mu, C))
         sse = ((recon - self._scaled(X)).astype(np.float64) ** 2).reshape(len(X), -1).sum(1)
-        mu, logvar = mu.double().cpu().numpy(), logvar.double().cpu().numpy()
+        mu, logvar = mu.astype(np.float64), logvar.astype(np.float64)
         kl = -0.5 * (1 + logvar - mu**2 - np.exp(logvar)).sum(1)
         d = X.shape[1] * X.shape[2]
         log_jac = -X.shape[2] * np.log(self.ecg_scale_.astype(np.float64)).sum()
@@ -552,9 +553,11 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
     The network of :class:`ConditionalVAE` plus ``risk = w . mu(x, c)``, trained
     jointly on ``recon + kl_weight * KL + cox_weight * cox``, where ``cox`` is
     the negative Cox partial log-likelihood of each shuffled mini-batch divided
-    by its number of events (:func:`ecgsk.nn.survival.cox_ph_loss`).  It is a
-    risk model (``fit(X, y)``, ``predict_risk``, ``score`` = Harrell's C-index)
-    that still samples beats.
+    by its number of events (:func:`ecgsk.nn.survival.cox_ph_loss`).  Under
+    torch.distributed the risk sets are those of the global batch (the risk
+    scores, times and events of every process are gathered, with their
+    gradient).  It is a risk model (``fit(X, y)``, ``predict_risk``,
+    ``score`` = Harrell's C-index) that still samples beats.
 
     Parameters
     ----------
@@ -570,21 +573,22 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
     head_init : {"auto", "conditions", "random"}, default="auto"
         Initial risk head.  ``"conditions"`` (needs ``risk_conditions=True``)
         starts it from a Cox model fitted on the standardised conditions of the
-        training rows, with zero weights on the latent mean, so that training
-        starts from the conditions-only model.  ``"random"`` is PyTorch's
-        default initialisation.  ``"auto"`` is ``"conditions"`` when
-        ``risk_conditions=True``, else ``"random"``.
+        training rows (not the held-out ones), with zero weights on the latent
+        mean, so that training starts from the conditions-only model.
+        ``"random"`` is PyTorch's default initialisation.  ``"auto"`` is
+        ``"conditions"`` when ``risk_conditions=True``, else ``"random"``.
+        A warm start keeps the trained head.
     head_l2 : float, default=0.0
         L2 penalty on the latent part of the risk head, added to the training
         loss.
     max_epochs : int, default=150
         Upper bound on training epochs; early stopping usually ends sooner.
     early_stopping : bool, default=True
-        As :class:`ConditionalVAE`, except that the monitored validation score
+        As :class:`ConditionalVAE`, except that the monitored ``valid_loss``
         is the Cox term alone (negative partial log-likelihood per event of the
-        held-out rows, at the latent mean), and the held-out rows are drawn
-        stratified by event.  The weights of the best epoch are restored;
-        ``best_epoch_`` says which.
+        held-out rows, at the latent mean; the full loss when they hold no
+        event), and the held-out rows are drawn stratified by event.  The
+        weights of the best epoch are restored; ``best_epoch_`` says which.
     validation_fraction : float, default=0.2
         Share of the rows held out for early stopping.
     n_iter_no_change : int, default=20
@@ -596,6 +600,10 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
     ----------
     network_ : torch.nn.Module
         Encoder, decoder and the risk head ``network_.risk``.
+    history_ : list of dict
+        As :class:`ConditionalVAE`, plus ``"cox"`` (the training Cox term) and
+        ``"valid_cox"``; ``"loss"`` includes ``cox_weight * cox`` and the
+        ``head_l2`` penalty, while ``"valid_loss"`` is the monitored Cox term.
 
     Notes
     -----
@@ -623,6 +631,8 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
     (16,)
     >>> 0.0 <= cox.score(X, y, conditions=C) <= 1.0
     True
+    >>> "valid_cox" in cox.history_[-1]
+    True
     """
 
     _risk_head = True
@@ -636,6 +646,8 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
                                 "'conditions' (with risk_conditions=True)")],
         "head_l2": [Interval(Real, 0, None)],
     }
+    # RiskMixin comes first (its fit, score and predict_risk), so name the engine's fit loop explicitly
+    _fit = TorchEstimatorMixin._fit
 
     def __init__(
         self,
@@ -659,12 +671,17 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         device="auto",
         random_state=None,
         verbose=0,
+        warm_start=False,
+        callbacks=None,
+        precision="32",
+        gradient_clip=None,
     ):
         super().__init__(
             latent_dim=latent_dim, beat_length=beat_length, n_leads=n_leads, kl_weight=kl_weight, lr=lr,
             batch_size=batch_size, max_epochs=max_epochs, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, n_filters=n_filters,
             kernel_size=kernel_size, device=device, random_state=random_state, verbose=verbose,
+            warm_start=warm_start, callbacks=callbacks, precision=precision, gradient_clip=gradient_clip,
         )
         self.cox_weight = cox_weight
         self.ties = ties
@@ -672,60 +689,71 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         self.head_init = head_init
         self.head_l2 = head_l2
 
-    def _init_network(self, net, x, c, survival):
+    # -- engine hooks ----------------------------------------------------------------
+    def _training_data(self, X, y=None, *, conditions=None, reset=True):
+        data = super()._training_data(X, y, conditions=conditions, reset=reset)
+        event, time = y
+        data["event"] = np.asarray(event, dtype=np.float32)
+        data["time"] = np.asarray(time, dtype=np.float64)
+        return data
+
+    def _validation_labels(self, data):
+        # stratified by event, so that the validation partial likelihood has events to rank
+        return data["event"]
+
+    def _on_train_begin(self, data, ctx):
+        train, _ = self.__dict__.get("_split_rows", (None, None))
+        super()._on_train_begin(data, ctx)
         head_init = ("conditions" if self.risk_conditions else "random") if self.head_init == "auto" else self.head_init
-        if head_init != "conditions":
+        if head_init != "conditions" or ctx.history:  # a warm start keeps the trained head
             return
         # Start the head from a Cox model on the (standardised) conditions alone, latent weights 0:
         # full-batch L-BFGS fit of the partial likelihood of the training rows (not the validation
-        # rows of early stopping), tiny ridge for separable data.
-        event, time = survival
-        w = torch.zeros(c.shape[1], dtype=torch.float64, device=c.device, requires_grad=True)
-        cd = c.double()
+        # rows of early stopping), tiny ridge for separable data.  Every process computes the same.
+        rows = slice(None) if train is None else torch.as_tensor(train)
+        c = data["C"][rows].to(ctx.device).double()
+        time, event = data["time"][rows].to(ctx.device), data["event"][rows].to(ctx.device)
+        w = torch.zeros(c.shape[1], dtype=torch.float64, device=ctx.device, requires_grad=True)
         opt = torch.optim.LBFGS([w], lr=1.0, max_iter=100, line_search_fn="strong_wolfe")
 
         def closure():
             opt.zero_grad()
-            loss = cox_ph_loss(cd @ w, time, event, ties=self.ties) + 1e-4 * (w**2).sum()
+            loss = cox_ph_loss(c @ w, time, event, ties=self.ties) + 1e-4 * (w**2).sum()
             loss.backward()
             return loss
 
         if float(event.sum()) > 0:
             opt.step(closure)
         with torch.no_grad():
-            net.risk.weight.zero_()
-            net.risk.weight[0, self.latent_dim:] = w.detach().to(net.risk.weight.dtype)
+            weight = self.network_.risk.weight
+            weight.zero_()
+            weight[0, self.latent_dim:] = w.detach().to(weight.dtype)
 
-    def _fit(self, X, y, *, rng, conditions):
-        event, time = y
-        self._train(X, conditions, rng, survival=(event, time))
+    def _loss_terms(self, network, batch, *, sample, gather=None):
+        terms, risk = super()._loss_terms(network, batch, sample=sample)
+        gather = gather or (lambda tensor: tensor)
+        # the risk sets of the global batch under torch.distributed (identity on one process)
+        cox = cox_ph_loss(gather(risk.float()), gather(batch["time"]), gather(batch["event"]), ties=self.ties)
+        terms["cox"] = cox
+        terms["loss"] = terms["loss"] + self.cox_weight * cox
+        if sample and self.head_l2:
+            terms["loss"] = terms["loss"] + self.head_l2 * (self.network_.risk.weight[0, :self.latent_dim] ** 2).sum()
+        return terms, risk
 
-    def _validation_split(self, n, rng, survival):
-        # stratified by event so that the validation partial likelihood has events to rank
-        val, train = super()._validation_split(n, rng, survival)
-        if not len(val) or survival is None:
-            return val, train
-        event = np.asarray(survival[0]).astype(bool)
-        events, censored = np.flatnonzero(event), np.flatnonzero(~event)
-        k_events = min(len(events), max(1 if len(events) else 0, int(round(len(val) * len(events) / n))))
-        k_censored = min(len(censored), len(val) - k_events)
-        picked = [events[rng.permutation(len(events))[:k_events]],
-                  censored[rng.permutation(len(censored))[:k_censored]]]
-        val = np.sort(np.concatenate(picked))
-        return val, np.setdiff1d(np.arange(n), val)
+    def _validation_step(self, batch, ctx):
+        logs = super()._validation_step(batch, ctx)
+        # early stopping monitors the Cox term alone: the negative partial log-likelihood of the
+        # held-out rows per event, at the latent mean (the full loss when they hold no event)
+        if float(batch["event"].sum()) > 0:
+            logs["loss"] = logs["cox"]
+        return logs
 
-    def _validation_loss(self, net, x, c, survival):
-        # Early stopping monitors the Cox term alone: the negative partial log-likelihood of the
-        # held-out rows per event, at the latent mean (no reconstruction or KL).
-        if survival is None or float(survival[0].sum()) == 0:
-            return super()._validation_loss(net, x, c, survival)
-        return float(self._batch_loss(net, x, c, survival, train=False)[3])
-
+    # -- inference ----------------------------------------------------------------
     def _predict_risk(self, X, conditions):
         C = self._encode_conditions(conditions)
-        mu, _ = self._encode(X, C)
-        with torch.no_grad():
-            return self.network_.risk_score(mu, to_tensor(C, mu.device)).double().cpu().numpy()
+        network = self.network_
+        return self._predict_batches(lambda x, c: network.risk_score(network.encode(x, c)[0], c),
+                                     self._scaled(X).astype(np.float32), C, dtype=np.float64, name="risk scores")
 
     def score_samples(self, X, conditions=None):
         """Evidence lower bound of each beat (see :meth:`ConditionalVAE.score_samples`)."""

@@ -1,7 +1,12 @@
-"""ConditionalVAE and CoxConditionalVAE: conformance, conditions, training, routing, pipelines."""
+"""ConditionalVAE and CoxConditionalVAE: conformance, conditions, training on the engine, routing, pipelines."""
 
 import copy
+import json
+import os
 import pickle
+import shutil
+import subprocess
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -12,8 +17,10 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
 from ecgsk.datasets import make_synthetic_ecgs
+from ecgsk.exceptions import TrainingDivergedError
 from ecgsk.models.cvae import ConditionalVAE, CoxConditionalVAE
-from ecgsk.testing import check_estimator
+from ecgsk.nn.callbacks import Callback, EarlyStopping
+from ecgsk.nn.survival import cox_ph_loss
 
 L = 80  # beat length used throughout: small and fast
 
@@ -47,40 +54,114 @@ def test_kinds_and_registry():
     assert hasattr(CoxConditionalVAE, "sample")
 
 
+def _spy_initial_network(monkeypatch, cls=ConditionalVAE):
+    """Record the state of the network each fit builds, before training."""
+    captured = {}
+    original = cls._build_modules
+
+    def spy(self):
+        built = original(self)
+        captured["init"] = copy.deepcopy(built["network_"].state_dict())
+        return built
+
+    monkeypatch.setattr(cls, "_build_modules", spy)
+    return captured
+
+
+def _losses(est, key="loss"):
+    return [h[key] for h in est.history_]
+
+
 def test_training_changes_parameters_and_loss_is_finite(data, monkeypatch):
     X, C, _ = data
-    captured = {}
-    original = ConditionalVAE._build_network
-
-    def spy(self, n_cond):
-        net = original(self, n_cond)
-        captured["init"] = copy.deepcopy(net.state_dict())
-        return net
-
-    monkeypatch.setattr(ConditionalVAE, "_build_network", spy)
+    captured = _spy_initial_network(monkeypatch)
     est = _tiny(max_epochs=5).fit(X, conditions=C)
-    assert len(est.loss_curve_) == est.n_iter_ == 5
-    assert np.isfinite(est.loss_curve_).all()
-    assert est.loss_curve_[-1] < est.loss_curve_[0]
+    assert len(est.history_) == est.n_iter_ == 5 and [h["epoch"] for h in est.history_] == [1, 2, 3, 4, 5]
+    for record in est.history_:
+        assert {"epoch", "dur", "loss", "recon", "kl"} <= set(record)
+        assert all(np.isfinite(record[k]) for k in ("loss", "recon", "kl"))
+        assert record["loss"] == pytest.approx(record["recon"] + est.kl_weight * record["kl"], rel=1e-5)
+    assert _losses(est)[-1] < _losses(est)[0]
     final = est.network_.state_dict()
     changed = [k for k, v in captured["init"].items() if v.is_floating_point() and not torch.equal(v, final[k])]
     assert "mu.weight" in changed and "dec_dense.0.weight" in changed
 
 
+@pytest.mark.parametrize("cls", [ConditionalVAE, CoxConditionalVAE])
+@pytest.mark.parametrize("which", [0, 1])
+def test_test_params_train_finite_and_change_every_parameter(cls, which, monkeypatch):
+    est = cls(**cls.get_test_params()[which])
+    captured = _spy_initial_network(monkeypatch, cls)
+    X, fit_params = est.get_test_data(n_ecgs=8, random_state=0)
+    y = fit_params.pop("y", None)
+    est.fit(X, y, **fit_params) if y is not None else est.fit(X, **fit_params)
+    assert est.n_iter_ == len(est.history_) >= 1
+    losses = [v for h in est.history_ for k, v in h.items() if k not in ("epoch", "dur")]
+    assert losses and np.isfinite(losses).all()
+    final = est.network_.state_dict()
+    params = dict(est.network_.named_parameters())
+    unchanged = [k for k in params if torch.equal(captured["init"][k], final[k])]
+    assert not unchanged, unchanged
+
+
 def test_cox_training_changes_risk_head(data, monkeypatch):
     X, C, y = data
-    captured = {}
-    original = ConditionalVAE._build_network
+    captured = _spy_initial_network(monkeypatch, CoxConditionalVAE)
+    est = _tiny(CoxConditionalVAE, max_epochs=3, head_init="random").fit(X, y, conditions=C)
+    assert {"loss", "recon", "kl", "cox", "valid_loss", "valid_cox"} <= set(est.history_[-1])
+    assert np.isfinite(_losses(est)).all() and np.isfinite(_losses(est, "cox")).all()
+    assert not torch.equal(captured["init"]["risk.weight"], est.network_.risk.weight.detach())
 
-    def spy(self, n_cond):
-        net = original(self, n_cond)
-        captured["risk"] = net.risk.weight.detach().clone()
-        return net
 
-    monkeypatch.setattr(ConditionalVAE, "_build_network", spy)
-    est = _tiny(CoxConditionalVAE, max_epochs=3).fit(X, y, conditions=C)
-    assert np.isfinite(est.loss_curve_).all()
-    assert not torch.equal(captured["risk"], est.network_.risk.weight.detach())
+@pytest.mark.parametrize("cls", [ConditionalVAE, CoxConditionalVAE])
+def test_a_huge_learning_rate_raises_training_diverged(cls, data):
+    X, C, y = data
+    est = _tiny(cls, lr=1e12, max_epochs=20, early_stopping=False)
+    with pytest.raises(TrainingDivergedError) as info:
+        est.fit(X, y, conditions=C) if cls is CoxConditionalVAE else est.fit(X, conditions=C)
+    assert info.value.epoch >= 1
+    # the estimator is left at its last finite epoch, or unfitted when there was none
+    if getattr(est, "history_", None):
+        assert len(est.history_) == est.n_iter_ < info.value.epoch
+        assert np.isfinite(est.sample(2, conditions=C.iloc[:1])).all()
+
+
+def test_same_random_state_same_model(data):
+    X, C, _ = data
+    a, b = _tiny().fit(X, conditions=C), _tiny().fit(X, conditions=C)
+    assert _losses(a) == _losses(b)
+    np.testing.assert_array_equal(a.transform(X, conditions=C), b.transform(X, conditions=C))
+    np.testing.assert_array_equal(a.sample(3, conditions=C.iloc[:1], random_state=5),
+                                  b.sample(3, conditions=C.iloc[:1], random_state=5))
+    other = _tiny(random_state=1).fit(X, conditions=C)
+    assert not np.array_equal(other.transform(X, conditions=C), a.transform(X, conditions=C))
+
+
+@pytest.mark.parametrize("cls", [ConditionalVAE, CoxConditionalVAE])
+def test_warm_start_continues_training(cls, data):
+    X, C, y = data
+    fit = (lambda e: e.fit(X, y, conditions=C)) if cls is CoxConditionalVAE else (lambda e: e.fit(X, conditions=C))
+    est = fit(_tiny(cls, warm_start=True, max_epochs=2, early_stopping=False))
+    network, scale, head = est.network_, est.ecg_scale_.copy(), None
+    if cls is CoxConditionalVAE:
+        head = est.network_.risk.weight.detach().clone()
+    first = copy.deepcopy(est.network_.state_dict())
+    fit(est)
+    assert est.n_iter_ == 4 and [h["epoch"] for h in est.history_] == [1, 2, 3, 4]
+    assert est.network_ is network  # the same network, trained further
+    np.testing.assert_array_equal(est.ecg_scale_, scale)
+    assert any(not torch.equal(first[k], v) for k, v in est.network_.state_dict().items())
+    if head is not None:  # the head is not initialised again from the conditions
+        assert not torch.equal(head, torch.zeros_like(head)) and not torch.equal(
+            est.network_.risk.weight[0, :2].detach(), torch.zeros(2))
+    # a parameter that changes the network starts afresh
+    est.set_params(latent_dim=3)
+    fit(est)
+    assert est.n_iter_ == 2 and est.transform(X, conditions=C).shape == (len(X), 3)
+    # without warm_start every fit starts afresh
+    cold = fit(_tiny(cls, max_epochs=2, early_stopping=False))
+    fit(cold)
+    assert cold.n_iter_ == 2
 
 
 def test_outputs_shapes_and_units(data):
@@ -179,8 +260,72 @@ def test_parameter_and_length_errors(data):
 def test_early_stopping_keeps_best(data):
     X, C, _ = data
     est = _tiny(early_stopping=True, n_iter_no_change=2, max_epochs=40, lr=0.05).fit(X, conditions=C)
-    assert len(est.validation_scores_) == est.n_iter_
-    assert est.n_iter_ <= 40
+    scores = _losses(est, "valid_loss")
+    assert len(scores) == est.n_iter_ <= 40
+    assert scores[est.best_epoch_ - 1] == min(scores)
+    assert est.n_iter_ < 40 and est.n_iter_ - est.best_epoch_ == 2  # stopped once the patience ran out
+    # the kept weights are the best epoch's: the validation loss is recomputed from them
+    valid = _validation_rows(ConditionalVAE, dict(early_stopping=True, n_iter_no_change=2, max_epochs=40,
+                                                  lr=0.05), X, None, C)
+    Xv, Cv = X[valid], C.iloc[valid]
+    mu = est.transform(Xv, conditions=Cv)
+    rec = est._scaled(est.inverse_transform(mu, conditions=Cv))
+    mse = float(((rec - est._scaled(Xv)) ** 2).reshape(len(valid), -1).mean(1).mean())
+    assert mse == pytest.approx(_losses(est, "valid_recon")[est.best_epoch_ - 1], rel=1e-4)
+
+
+def _validation_rows(cls, params, X, y, C):
+    """The rows a fit with these parameters holds out (the engine's split, seen through a spy)."""
+    seen = {}
+    original = cls._split_validation
+
+    def spy(self, data, n_rows, seed):
+        out = original(self, data, n_rows, seed)
+        seen["valid"] = out[1]
+        return out
+
+    cls._split_validation = spy
+    try:
+        est = _tiny(cls, **{**params, "max_epochs": 1})
+        est.fit(X, y, conditions=C) if y is not None else est.fit(X, conditions=C)
+    finally:
+        cls._split_validation = original
+    return seen["valid"]
+
+
+class _Keys(Callback):
+    def on_train_begin(self, estimator, ctx):
+        estimator.callback_types_ = []
+
+    def on_epoch_end(self, estimator, ctx, record):
+        estimator.callback_types_ = sorted(record)
+
+
+def test_early_stopping_maps_onto_the_engine_callback(data):
+    X, C, _ = data
+    # (the patience n_iter_no_change and the restored best weights: test_early_stopping_keeps_best)
+    # without early_stopping nothing is held out: every row trains, no valid_* keys, no best_epoch_
+    plain = _tiny(validation_fraction=0.5).fit(X, conditions=C)
+    assert not any(k.startswith("valid_") for k in plain.history_[-1]) and not hasattr(plain, "best_epoch_")
+    assert _validation_rows(ConditionalVAE, dict(validation_fraction=0.5), X, None, C).size == 0
+    # a held-out share follows validation_fraction
+    assert _validation_rows(ConditionalVAE, dict(early_stopping=True, validation_fraction=0.25), X, None, C).size == 6
+    # a user's EarlyStopping takes the place of the default one, and a valid_* monitor holds rows out
+    user = _tiny(max_epochs=30, lr=0.05, validation_fraction=0.25,
+                 callbacks=[EarlyStopping("valid_recon", patience=1)]).fit(X, conditions=C)
+    assert "valid_recon" in user.history_[-1] and user.n_iter_ - user.best_epoch_ <= 1
+    both = _tiny(max_epochs=30, lr=0.05, early_stopping=True, n_iter_no_change=50,
+                 callbacks=[EarlyStopping("valid_loss", patience=1)]).fit(X, conditions=C)
+    assert both.n_iter_ < 30 and both.n_iter_ - both.best_epoch_ == 1  # patience 1, not 50
+    # too few rows to hold any out: early stopping is off and max_epochs run
+    tiny = _tiny(early_stopping=True, validation_fraction=0.5, max_epochs=3).fit(X[:3], conditions=C.iloc[:3])
+    assert tiny.n_iter_ == 3 and not hasattr(tiny, "best_epoch_")
+    assert "valid_loss" not in tiny.history_[-1]
+    # a refit without early stopping drops the best_epoch_ of an earlier one
+    est = _tiny(early_stopping=True, n_iter_no_change=2, max_epochs=5).fit(X, conditions=C)
+    assert hasattr(est, "best_epoch_")
+    est.set_params(early_stopping=False).fit(X, conditions=C)
+    assert not hasattr(est, "best_epoch_")
 
 
 def test_reproducible_and_pickle(data):
@@ -264,31 +409,31 @@ def test_risk_head_with_conditions(data):
 def test_cox_early_stopping_restores_best_epoch(data, monkeypatch):
     X, C, y = data
     splits = []
-    original = CoxConditionalVAE._validation_split
+    original = CoxConditionalVAE._split_validation
 
-    def spy(self, n, rng, survival):
-        out = original(self, n, rng, survival)
+    def spy(self, data_, n_rows, seed):
+        out = original(self, data_, n_rows, seed)
         splits.append(out)
         return out
 
-    monkeypatch.setattr(CoxConditionalVAE, "_validation_split", spy)
+    monkeypatch.setattr(CoxConditionalVAE, "_split_validation", spy)
     est = _tiny(CoxConditionalVAE, early_stopping=True, validation_fraction=0.5, n_iter_no_change=3,
                 max_epochs=30, lr=0.02).fit(X, y, conditions=C)
-    val, train = splits[0]
+    train, val = splits[0]
     assert len(val) == 12 and len(np.intersect1d(val, train)) == 0
-    assert y["event"][val].sum() >= 1  # stratified by event
-    scores = est.validation_scores_
+    # stratified by event: the held-out share of events is the training share
+    assert y["event"][val].sum() in (np.floor(y["event"].sum() / 2), np.ceil(y["event"].sum() / 2))
+    scores = _losses(est, "valid_loss")
+    assert scores == _losses(est, "valid_cox")  # the monitored score is the Cox term alone
     assert len(scores) == est.n_iter_ and 1 <= est.best_epoch_ <= est.n_iter_
     assert scores[est.best_epoch_ - 1] == min(scores)
     # the kept weights are the best epoch's: recompute the monitored Cox loss on the validation rows
-    Xs = torch.as_tensor(est._scaled(X[val]).astype(np.float32))
-    Cs = torch.as_tensor(est._encode_conditions(C.iloc[val]))
-    s = (torch.as_tensor(y["event"][val].astype(np.float32)), torch.as_tensor(y["time"][val]))
-    with torch.no_grad():
-        again = est._validation_loss(est.network_, Xs, Cs, s)
+    risk = est.predict_risk(X[val], conditions=C.iloc[val])
+    again = float(cox_ph_loss(torch.as_tensor(risk), y["time"][val], y["event"][val].astype(float)))
     assert again == pytest.approx(min(scores), rel=1e-5, abs=1e-6)
-    # without early stopping the last epoch is kept
-    assert _tiny(CoxConditionalVAE, early_stopping=False).fit(X, y, conditions=C).best_epoch_ == 2
+    # without early stopping the last epoch is kept, and there is no best epoch
+    plain = _tiny(CoxConditionalVAE, early_stopping=False).fit(X, y, conditions=C)
+    assert plain.n_iter_ == 2 and not hasattr(plain, "best_epoch_")
 
 
 def test_head_init_from_conditions(data):
@@ -307,8 +452,15 @@ def test_head_init_from_conditions(data):
 def test_last_batch_of_one_row_is_merged(data):
     # 9 rows in batches of 8 leave a last batch of 1, which batch norm cannot take: it joins the first
     X, C, _ = data
-    est = _tiny(ConditionalVAE, batch_size=8, max_epochs=1).fit(X[:9], conditions=C.iloc[:9])
-    assert est.n_iter_ == 1 and len(est.loss_curve_) == 1 and np.isfinite(est.loss_curve_[0])
+    seen = []
+
+    class Rows(Callback):
+        def on_batch_end(self, estimator, ctx, logs):
+            seen.append(ctx.step)
+
+    est = _tiny(ConditionalVAE, batch_size=8, max_epochs=1, callbacks=[Rows()]).fit(X[:9], conditions=C.iloc[:9])
+    assert est.n_iter_ == 1 and len(est.history_) == 1 and np.isfinite(est.history_[0]["loss"])
+    assert seen == [0]  # one batch of 9
 
 
 def test_head_init_auto_follows_risk_conditions(data):
@@ -342,3 +494,63 @@ def test_head_param_errors(data):
         _tiny(CoxConditionalVAE, head_init="zeros").fit(X, y, conditions=C)
     with pytest.raises(ValueError, match="head_l2"):
         _tiny(CoxConditionalVAE, head_l2=-1.0).fit(X, y, conditions=C)
+
+
+_DDP_COX_WORKER = textwrap.dedent('''
+    import json, sys
+    import numpy as np, torch, torch.distributed as dist
+    from ecgsk.models.cvae import CoxConditionalVAE
+    from ecgsk.nn import distributed as dist_utils
+
+    est = CoxConditionalVAE(**CoxConditionalVAE.get_test_params()[0])
+    X, fit_params = est.get_test_data(n_ecgs=8, random_state=0)
+    y = fit_params.pop("y")
+    y[:, 1] = np.random.RandomState(3).permutation(8) + 1.0  # distinct times
+    est.set_params(max_epochs=1, early_stopping=False).fit(X, y, **fit_params)  # under DDP
+    rank, world = dist.get_rank(), dist.get_world_size()
+    data = est._training_data(X, (y[:, 0], y[:, 1]), conditions=fit_params["conditions"], reset=False)
+    full = {k: torch.as_tensor(v) for k, v in data.items()}
+    shard = {k: v[rank::world] for k, v in full.items()}  # interleaved: local risk sets differ from global ones
+    net = est.network_.eval()  # eval: batch norm uses its running statistics, so rows do not interact
+
+    def grads(batch, gather):
+        net.zero_grad()
+        terms, _ = est._loss_terms(net, batch, sample=False, gather=gather)
+        terms["loss"].backward()
+        return {k: float(v) for k, v in terms.items()}, [p.grad.detach().clone() for p in net.parameters()]
+
+    single, single_grads = grads(full, None)
+    local, _ = grads(shard, None)
+    gathered, shard_grads = grads(shard, dist_utils.all_gather_with_grad)
+    for g in shard_grads:  # what DDP does: average the gradients over the processes
+        dist.all_reduce(g)
+        g /= world
+    err = max(float((a - b).abs().max() / (b.abs().max() + 1e-12)) for a, b in zip(shard_grads, single_grads))
+    if rank == 0:
+        with open(sys.argv[1], "w") as fh:
+            json.dump({"single": single, "gathered": gathered, "local": local, "grad_err": err,
+                       "world": world}, fh)
+    dist.destroy_process_group()
+''')
+
+
+@pytest.mark.distributed
+def test_cox_loss_under_torch_distributed_uses_the_global_risk_sets(tmp_path):
+    torchrun = shutil.which("torchrun")
+    assert torchrun, "torchrun comes with torch; it must be on PATH"
+    worker = tmp_path / "worker.py"
+    worker.write_text(_DDP_COX_WORKER)
+    out = tmp_path / "out.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR",
+                                                            "MASTER_PORT")}
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    result = subprocess.run([torchrun, "--standalone", "--nproc_per_node=2", str(worker), str(out)],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    got = json.loads(out.read_text())
+    assert got["world"] == 2
+    # the Cox term of half a batch per process, with gathered risk sets, is the single-process one
+    assert got["gathered"]["cox"] == pytest.approx(got["single"]["cox"], rel=1e-6)
+    assert got["local"]["cox"] != pytest.approx(got["single"]["cox"], rel=1e-3)  # local risk sets would differ
+    # and so is the total loss's gradient, once averaged over the processes as DDP does
+    assert got["grad_err"] < 1e-4
