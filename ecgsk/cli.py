@@ -7,6 +7,7 @@ Examples
     $ ecgsk --version
     $ ecgsk models
     $ ecgsk generate -n 5 -o out
+    $ ecgsk train pulse2pulse my_ecgs/ -o p2p.ecgsk --epochs 50 --param model_size=25
 """
 
 import argparse
@@ -59,7 +60,53 @@ def build_parser():
                      "under torchrun the ids are split across the ranks as well")
     gen.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty directory")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    tr = sub.add_parser(
+        "train",
+        help="train a model on a folder of ECG records and save it",
+        description="Train a registered model on a folder of WFDB, challenge, .asc or .npy records and save it "
+        "to one file, which `ecgsk generate --weights` and ecgsk.load read. Works under torchrun.",
+    )
+    tr.add_argument("model", help="registered model name (see `ecgsk models`)")
+    tr.add_argument("data", help="folder of ECG records")
+    tr.add_argument("-o", "--output", required=True, help="file to write the trained model to")
+    tr.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="a model parameter, e.g. --param lr=2e-4 (repeatable)")
+    tr.add_argument("--epochs", type=int, default=None, help="training epochs (max_epochs)")
+    tr.add_argument("--device", default=None, help="cpu, cuda or auto")
+    tr.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                    help="also save to the output file every N epochs")
+    tr.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+def _parse_param(text):
+    """``name=value`` with value read as JSON when it parses (numbers, true, null, lists), else a string."""
+    import json
+
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise ValueError(f"--param takes NAME=VALUE; got {text!r}")
+    try:
+        return name.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return name.strip(), value
+
+
+def _cmd_train(args):
+    from .training import train
+
+    params = dict(_parse_param(p) for p in args.param)
+    if args.epochs is not None and args.epochs < 1:
+        raise ValueError(f"--epochs must be a positive integer; got {args.epochs}")
+    est = train(args.model, args.data, args.output, params=params, epochs=args.epochs, device=args.device,
+                checkpoint_every=args.checkpoint_every, verbose=0 if args.quiet else 1)
+    epochs = getattr(est, "n_iter_", None)
+    done = f" after {epochs} epoch(s)" if epochs is not None else ""
+    if getattr(est, "interrupted_", False):
+        done += " (interrupted)"
+    print(f"trained {args.model}{done}; saved to {args.output}")
+    return 0
 
 
 def _cmd_models():
@@ -138,7 +185,16 @@ def main(argv=None):
             return _cmd_models()
         if args.command == "generate":
             return _cmd_generate(args)
-    except (ValueError, FileExistsError, ImportError, KeyError) as exc:
+        if args.command == "train":
+            return _cmd_train(args)
+    except (ValueError, FileExistsError, FileNotFoundError, ImportError, KeyError) as exc:
+        print(f"ecgsk {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        from .exceptions import TrainingDivergedError
+
+        if not isinstance(exc, TrainingDivergedError):
+            raise
         print(f"ecgsk {args.command}: error: {exc}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
