@@ -8,7 +8,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from ...base import GeneratorMixin, Interval
-from ...utils.constraints import TORCH_PARAMETER_CONSTRAINTS
+from ...utils.constraints import TORCH_PARAMETER_CONSTRAINTS, Options, validate_params
 from ...leads import derive_12_from_8
 from ...nn.base import progress
 from ...nn.engine import TorchEstimatorMixin
@@ -18,6 +18,8 @@ from .polyphase import polyphase_generator
 from .pretrained import map_pretrained_state_dict, pretrained_checkpoint_path
 
 __all__ = ["Pulse2PulseGAN"]
+
+_SAMPLE_CONSTRAINTS = {"leads": [Options(8, 12)]}
 
 
 class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
@@ -306,14 +308,10 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         >>> gan.sample(2, leads=12, random_state=0).shape  # doctest: +SKIP
         (2, 12, 5000)
         """
-        if leads not in (8, 12) or isinstance(leads, bool):
-            raise ValueError(f"leads must be 8 or 12; got {leads!r}")
+        validate_params({"leads": leads}, _SAMPLE_CONSTRAINTS, owner="Pulse2PulseGAN.sample")
         X = super().sample(n_samples, conditions=conditions, random_state=random_state)
-        if leads == 12:
-            if X.shape[1] != 8:
-                raise ValueError(f"leads=12 needs a model of the 8 leads {('I', 'II', 'V1-V6')}; this one has {X.shape[1]}")
-            X = derive_12_from_8(X)
-        return X
+        # derive_12_from_8 itself refuses a model of other leads than I, II, V1-V6
+        return derive_12_from_8(X) if leads == 12 else X
 
     # -- pretrained weights -----------------------------------------------------------
     @classmethod
