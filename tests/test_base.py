@@ -172,3 +172,12 @@ def test_parameter_checkers():
                     (False, {}), (None, {}), (-0.1, {})):
         with pytest.raises(ValueError, match="w must be"):
             check_float_param(bad, "w", **kw)
+
+
+def test_check_conditions_takes_one_subject_or_columns_as_a_dict():
+    one = check_conditions({"age": 30, "sex": "F"}, 3, allow_broadcast=True)
+    assert list(one.columns) == ["age", "sex"] and len(one) == 3 and (one["sex"] == "F").all()
+    cols = check_conditions({"age": [30, 70], "sex": ["F", "M"]}, 2)
+    assert cols["age"].tolist() == [30, 70]
+    with pytest.raises(ValueError, match="rows"):
+        check_conditions({"age": [30, 70]}, 3)

@@ -21,7 +21,6 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from torch import nn
@@ -341,12 +340,6 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
 
     def _encode_conditions(self, conditions):
         return self.conditions_encoder_.transform(conditions)
-
-    def _check_conditions_arg(self, conditions, n, *, allow_broadcast=False):
-        # a dict of lists (``{"age": [70], "sex": ["M"]}``) is a convenient one-subject spelling; the mixin checks it
-        if isinstance(conditions, dict):
-            conditions = pd.DataFrame(conditions)
-        return super()._check_conditions_arg(conditions, n, allow_broadcast=allow_broadcast)
 
     # -- engine hooks ----------------------------------------------------------------
     def _training_data(self, X, y=None, *, conditions=None, reset=True):

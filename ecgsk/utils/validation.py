@@ -177,8 +177,9 @@ def check_conditions(conditions, n_expected=None, *, allow_broadcast=False):
 
     Parameters
     ----------
-    conditions : DataFrame or array-like of shape (n, n_covariates)
-        One row per ECG.
+    conditions : DataFrame, dict or array-like of shape (n, n_covariates)
+        One row per ECG.  A dict maps column names to one value each (one
+        subject, ``{"age": 30, "sex": "F"}``) or to one value per ECG.
     n_expected : int, optional
         Number of rows required.
     allow_broadcast : bool, default=False
@@ -189,6 +190,10 @@ def check_conditions(conditions, n_expected=None, *, allow_broadcast=False):
 
     if conditions is None:
         raise ValueError("this model needs `conditions`: a DataFrame or 2-D array with one row per ECG")
+    if isinstance(conditions, dict):
+        # one subject as {"age": 30, "sex": "F"}, or columns as {"age": [30, 70], ...}
+        scalars = all(np.ndim(v) == 0 for v in conditions.values())
+        conditions = pd.DataFrame([conditions]) if scalars else pd.DataFrame(conditions)
     if isinstance(conditions, pd.Series):
         conditions = conditions.to_frame().T if n_expected == 1 or allow_broadcast else conditions.to_frame()
     if isinstance(conditions, pd.DataFrame):
