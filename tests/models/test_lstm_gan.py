@@ -13,7 +13,6 @@ from ecgsk.models.lstm_gan import ConvDiscriminator, LSTMGAN, LSTMGenerator, hal
 from ecgsk.nn.callbacks import EMA, Callback, EarlyStopping
 from ecgsk.nn.engine import TrainingContext
 from ecgsk.pipeline import make_pipeline
-from ecgsk.testing import check_estimator
 
 TINY = dict(width=0.125, lstm_units=4, latent_dim=4, kernel_size=5, batch_size=8, device="cpu")
 

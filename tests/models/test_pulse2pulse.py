@@ -18,7 +18,6 @@ from ecgsk.models.pulse2pulse import (
     polyphase_weights,
 )
 from ecgsk.nn.gan import critic_loss, generator_loss, gradient_penalty, wgan_gp_critic_loss
-from ecgsk.testing import check_estimator
 
 HAS_DEEPFAKE = importlib.util.find_spec("deepfakeecg") is not None
 needs_deepfake = pytest.mark.skipif(not HAS_DEEPFAKE, reason="deepfake-ecg (ecgsk[pretrained]) not installed")
