@@ -65,3 +65,20 @@ def ecg12():
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)
+
+
+@pytest.fixture(scope="session")
+def tiny_p2p_file(tmp_path_factory):
+    """A tiny trained Pulse2Pulse (8 leads, 5000 samples) saved with est.save, for `generate --weights`."""
+    import torch
+
+    from ecgsk.datasets import make_synthetic_ecgs
+    from ecgsk.models.pulse2pulse import Pulse2PulseGAN
+
+    torch.set_num_threads(1)
+    X = make_synthetic_ecgs(4, n_leads=8, n_samples=5000, random_state=0)
+    gan = Pulse2PulseGAN(model_size=5, length=5000, max_epochs=1, n_critic=1, batch_size=4, device="cpu",
+                         random_state=0).fit(X)
+    path = tmp_path_factory.mktemp("weights") / "tiny.ecgsk"
+    gan.save(path)
+    return path

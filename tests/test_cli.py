@@ -34,29 +34,12 @@ def test_generate_errors_are_one_line(tmp_path, capsys):
     assert "error" in capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def tiny_p2p(tmp_path_factory):
-    """A tiny trained Pulse2Pulse (8 leads, 5000 samples) in a file `ecgsk generate --weights` reads."""
-    import torch
-
-    from ecgsk.datasets import make_synthetic_ecgs
-    from ecgsk.models.pulse2pulse import Pulse2PulseGAN
-
-    torch.set_num_threads(1)
-    X = make_synthetic_ecgs(4, n_leads=8, n_samples=5000, random_state=0)
-    gan = Pulse2PulseGAN(model_size=5, length=5000, max_epochs=1, n_critic=1, batch_size=4, device="cpu",
-                         random_state=0).fit(X)
-    path = tmp_path_factory.mktemp("weights") / "tiny.ecgsk"
-    gan.save(path)
-    return path
-
-
 def _files(directory):
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
-def test_generate_shards_make_one_run(tmp_path, tiny_p2p, capsys):
-    common = ["-n", "9", "--weights", str(tiny_p2p), "--seed", "5", "--start-id", "3", "-q"]
+def test_generate_shards_make_one_run(tmp_path, tiny_p2p_file, capsys):
+    common = ["-n", "9", "--weights", str(tiny_p2p_file), "--seed", "5", "--start-id", "3", "-q"]
     assert main(["generate", *common, "-o", str(tmp_path / "one"), "--batch-size", "4"]) == 0
     assert "seed 5" in capsys.readouterr().out
     for i in range(2):
@@ -67,10 +50,10 @@ def test_generate_shards_make_one_run(tmp_path, tiny_p2p, capsys):
     assert sorted(_files(tmp_path / "one")) == sorted(f"{i}.asc" for i in range(3, 12))
 
 
-def test_generate_without_seed_prints_the_seed_that_reproduces_it(tmp_path, tiny_p2p, capsys):
-    assert main(["generate", "-n", "2", "--weights", str(tiny_p2p), "-o", str(tmp_path / "a"), "-q"]) == 0
+def test_generate_without_seed_prints_the_seed_that_reproduces_it(tmp_path, tiny_p2p_file, capsys):
+    assert main(["generate", "-n", "2", "--weights", str(tiny_p2p_file), "-o", str(tmp_path / "a"), "-q"]) == 0
     seed = capsys.readouterr().out.strip().rsplit("seed ", 1)[1]
-    assert main(["generate", "-n", "2", "--weights", str(tiny_p2p), "-o", str(tmp_path / "b"), "-q",
+    assert main(["generate", "-n", "2", "--weights", str(tiny_p2p_file), "-o", str(tmp_path / "b"), "-q",
                  "--seed", seed]) == 0
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
 
@@ -82,16 +65,16 @@ def test_generate_without_seed_prints_the_seed_that_reproduces_it(tmp_path, tiny
     (["--start-id", "-1"], "--start-id must be"),
     (["--seed", "-3"], "--seed must be a non-negative integer"),
 ])
-def test_generate_errors_speak_cli(tmp_path, tiny_p2p, capsys, argv, message):
-    status = main(["generate", "-n", "2", "--weights", str(tiny_p2p), "-o", str(tmp_path / "o"), "-q", *argv])
+def test_generate_errors_speak_cli(tmp_path, tiny_p2p_file, capsys, argv, message):
+    status = main(["generate", "-n", "2", "--weights", str(tiny_p2p_file), "-o", str(tmp_path / "o"), "-q", *argv])
     err = capsys.readouterr().err
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
 
-def test_generate_overwrite_and_conditions_errors_speak_cli(tmp_path, tiny_p2p, capsys):
+def test_generate_overwrite_and_conditions_errors_speak_cli(tmp_path, tiny_p2p_file, capsys):
     out = tmp_path / "o"
-    base = ["generate", "-n", "1", "--weights", str(tiny_p2p), "-o", str(out), "-q"]
+    base = ["generate", "-n", "1", "--weights", str(tiny_p2p_file), "-o", str(out), "-q"]
     assert main(base) == 0
     capsys.readouterr()
     assert main(base) == 2
@@ -177,9 +160,9 @@ def test_generate_weights_reads_deepfake_ecg_checkpoints(tmp_path):
 
 
 @pytest.mark.distributed
-def test_generate_under_torchrun_splits_the_ids_across_ranks(tmp_path, tiny_p2p):
+def test_generate_under_torchrun_splits_the_ids_across_ranks(tmp_path, tiny_p2p_file):
     """`torchrun --standalone --nproc_per_node=2 -m ecgsk.cli generate` writes the files of one 1-process run."""
-    common = ["generate", "-n", "20", "--weights", str(tiny_p2p), "--seed", "7", "-q"]
+    common = ["generate", "-n", "20", "--weights", str(tiny_p2p_file), "--seed", "7", "-q"]
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          "-m", "ecgsk.cli", *common, "-o", str(tmp_path / "ranks")],

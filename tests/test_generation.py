@@ -24,26 +24,14 @@ HAS_DEEPFAKE = importlib.util.find_spec("deepfakeecg") is not None
 needs_deepfake = pytest.mark.skipif(not HAS_DEEPFAKE, reason="deepfake-ecg (ecgsk[pretrained]) not installed")
 
 
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory):
-    """A tiny trained Pulse2Pulse (8 leads, 5000 samples) saved with est.save."""
-    torch.set_num_threads(1)
-    X = make_synthetic_ecgs(4, n_leads=8, n_samples=5000, random_state=0)
-    gan = Pulse2PulseGAN(model_size=5, length=5000, max_epochs=1, batch_size=4, n_critic=1, device="cpu",
-                         random_state=0).fit(X)
-    path = tmp_path_factory.mktemp("weights") / "tiny.ecgsk"
-    gan.save(path)
-    return path
-
-
-def test_top_level_forwarding(tmp_path, tiny_weights):
-    out = ecgsk.generate(2, tmp_path / "o", weights=tiny_weights, random_state=0)
+def test_top_level_forwarding(tmp_path, tiny_p2p_file):
+    out = ecgsk.generate(2, tmp_path / "o", weights=tiny_p2p_file, random_state=0)
     assert sorted(p.name for p in out.iterdir()) == ["0.asc", "1.asc"]
 
 
-def test_asc_layout_start_id_and_reproducibility(tmp_path, tiny_weights):
-    generate(3, tmp_path / "a", start_id=7, weights=tiny_weights, random_state=1, batch_size=2)
-    generate(3, tmp_path / "b", start_id=7, weights=tiny_weights, random_state=1, batch_size=3)
+def test_asc_layout_start_id_and_reproducibility(tmp_path, tiny_p2p_file):
+    generate(3, tmp_path / "a", start_id=7, weights=tiny_p2p_file, random_state=1, batch_size=2)
+    generate(3, tmp_path / "b", start_id=7, weights=tiny_p2p_file, random_state=1, batch_size=3)
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == ["7.asc", "8.asc", "9.asc"]
     for name in names:  # same seed, any batch size: the same bytes
@@ -53,7 +41,7 @@ def test_asc_layout_start_id_and_reproducibility(tmp_path, tiny_weights):
     # the files hold the model's native integers for ids 7-9 (sample_ids(integers=True): for Pulse2Pulse
     # int(network_output * 6000), as deepfake-ecg computes them; the byte-for-byte comparison with
     # deepfake-ecg itself is the next test) ...
-    est = ecgsk.load(tiny_weights)
+    est = ecgsk.load(tiny_p2p_file)
     ints = next(est.sample_ids(range(7, 10), random_state=1, integers=True))
     written = np.loadtxt(tmp_path / "a" / "7.asc", dtype=np.int64).T
     np.testing.assert_array_equal(written, ints[0])
@@ -91,9 +79,9 @@ def test_asc_bytes_identical_to_deepfakeecg_generate(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("fmt", ["npy", "csv", "wfdb"])
-def test_other_formats_12_leads(tmp_path, tiny_weights, fmt):
-    generate(2, tmp_path / fmt, format=fmt, leads=12, weights=tiny_weights, random_state=0)
-    est = ecgsk.load(tiny_weights)
+def test_other_formats_12_leads(tmp_path, tiny_p2p_file, fmt):
+    generate(2, tmp_path / fmt, format=fmt, leads=12, weights=tiny_p2p_file, random_state=0)
+    est = ecgsk.load(tiny_p2p_file)
     expected = ecgsk.derive_12_from_8(next(est.sample_ids(range(2), random_state=0)))
     if fmt == "npy":
         got = np.concatenate([io.read_npy(tmp_path / fmt / f"{i}.npy") for i in range(2)])
@@ -107,42 +95,42 @@ def test_other_formats_12_leads(tmp_path, tiny_weights, fmt):
         assert rec is not None and (tmp_path / fmt / "0.hea").exists()
 
 
-def test_errors(tmp_path, tiny_weights):
+def test_errors(tmp_path, tiny_p2p_file):
     for bad in (0, -1, 2.5, True, "3"):
         with pytest.raises(ValueError, match="num_ecg"):
-            generate(bad, tmp_path / "x", weights=tiny_weights)
+            generate(bad, tmp_path / "x", weights=tiny_p2p_file)
     with pytest.raises(ValueError, match="format"):
-        generate(1, tmp_path / "x", format="mat", weights=tiny_weights)
+        generate(1, tmp_path / "x", format="mat", weights=tiny_p2p_file)
     with pytest.raises(ValueError, match="leads"):
-        generate(1, tmp_path / "x", leads=6, weights=tiny_weights)
+        generate(1, tmp_path / "x", leads=6, weights=tiny_p2p_file)
     with pytest.raises(ValueError, match="start_id"):
-        generate(1, tmp_path / "x", start_id=-1, weights=tiny_weights)
+        generate(1, tmp_path / "x", start_id=-1, weights=tiny_p2p_file)
     with pytest.raises(ValueError, match="batch_size"):
-        generate(1, tmp_path / "x", batch_size=0, weights=tiny_weights)
+        generate(1, tmp_path / "x", batch_size=0, weights=tiny_p2p_file)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="cuda|CUDA"):
-            generate(1, tmp_path / "x", device="cuda", weights=tiny_weights)
+            generate(1, tmp_path / "x", device="cuda", weights=tiny_p2p_file)
     with pytest.raises(ValueError, match="device"):
-        generate(1, tmp_path / "x", device="tpu", weights=tiny_weights)
+        generate(1, tmp_path / "x", device="tpu", weights=tiny_p2p_file)
     for bad in ((2, 2), (-1, 2), (0, 0), "1/0", "a/b", "1", (0.5, 2), 3):
         with pytest.raises(ValueError, match="shard"):
-            generate(1, tmp_path / "x", shard=bad, weights=tiny_weights)
+            generate(1, tmp_path / "x", shard=bad, weights=tiny_p2p_file)
     with pytest.raises(ValueError, match="random_state"):
-        generate(1, tmp_path / "x", random_state=-1, weights=tiny_weights)
+        generate(1, tmp_path / "x", random_state=-1, weights=tiny_p2p_file)
     assert not (tmp_path / "x").exists()  # nothing is created before the arguments are valid
 
 
-def test_existing_directory_is_not_overwritten(tmp_path, tiny_weights):
+def test_existing_directory_is_not_overwritten(tmp_path, tiny_p2p_file):
     out = tmp_path / "o"
-    generate(1, out, weights=tiny_weights, random_state=0)
+    generate(1, out, weights=tiny_p2p_file, random_state=0)
     before = (out / "0.asc").read_bytes()
     with pytest.raises(FileExistsError, match="overwrite"):
-        generate(1, out, weights=tiny_weights, random_state=1)
+        generate(1, out, weights=tiny_p2p_file, random_state=1)
     assert (out / "0.asc").read_bytes() == before
-    generate(1, out, weights=tiny_weights, random_state=1, overwrite=True)
+    generate(1, out, weights=tiny_p2p_file, random_state=1, overwrite=True)
     assert (out / "0.asc").read_bytes() != before
     (tmp_path / "empty").mkdir()
-    generate(1, tmp_path / "empty", weights=tiny_weights)  # an empty directory is fine
+    generate(1, tmp_path / "empty", weights=tiny_p2p_file)  # an empty directory is fine
 
 
 def test_missing_pretrained_package(tmp_path, monkeypatch):
@@ -190,9 +178,9 @@ def _files(directory):
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
-def test_one_process_two_shards_and_batch_sizes_give_the_same_bytes(tmp_path, tiny_weights):
+def test_one_process_two_shards_and_batch_sizes_give_the_same_bytes(tmp_path, tiny_p2p_file):
     """Each id's file is the same whatever the batch size or shard (40 ECGs span several forward blocks)."""
-    n, kw = 40, dict(weights=tiny_weights, random_state=11, start_id=5)
+    n, kw = 40, dict(weights=tiny_p2p_file, random_state=11, start_id=5)
     generate(n, tmp_path / "b64", batch_size=64, **kw)
     generate(n, tmp_path / "b7", batch_size=7, **kw)
     for i in range(2):  # two shards into one directory, each writing only its own ids
@@ -209,9 +197,9 @@ def test_one_process_two_shards_and_batch_sizes_give_the_same_bytes(tmp_path, ti
         generate(n, tmp_path / "shards", shard=(1, 2), **kw)
 
 
-def test_random_state_none_gives_fresh_ecgs(tmp_path, tiny_weights):
-    generate(2, tmp_path / "a", weights=tiny_weights)
-    generate(2, tmp_path / "b", weights=tiny_weights)
+def test_random_state_none_gives_fresh_ecgs(tmp_path, tiny_p2p_file):
+    generate(2, tmp_path / "a", weights=tiny_p2p_file)
+    generate(2, tmp_path / "b", weights=tiny_p2p_file)
     assert _files(tmp_path / "a") != _files(tmp_path / "b")
 
 
@@ -238,7 +226,7 @@ def tiny_cvae():
     return ConditionalVAE(**ConditionalVAE.get_test_params()[0]).fit(X, conditions=C)
 
 
-def test_conditional_model_takes_one_row_per_ecg(tmp_path, tiny_cvae, tiny_weights):
+def test_conditional_model_takes_one_row_per_ecg(tmp_path, tiny_cvae, tiny_p2p_file):
     C = pd.DataFrame({"age": [30, 50, 70, 90, 60], "sex": ["F", "M", "F", "M", "F"]})
     generate(5, tmp_path / "one", model=tiny_cvae, conditions=C, format="npy", random_state=2, batch_size=2)
     for i in range(2):  # each shard takes its own rows of the whole run's conditions
@@ -253,7 +241,7 @@ def test_conditional_model_takes_one_row_per_ecg(tmp_path, tiny_cvae, tiny_weigh
     with pytest.raises(ValueError, match="rows"):
         generate(4, tmp_path / "x", model=tiny_cvae, conditions=C, format="npy")
     with pytest.raises(ValueError, match="unconditional"):
-        generate(2, tmp_path / "x", weights=tiny_weights, conditions=C)
+        generate(2, tmp_path / "x", weights=tiny_p2p_file, conditions=C)
     assert not (tmp_path / "x").exists()
 
 
@@ -270,12 +258,12 @@ _MEMORY_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_streaming_memory_does_not_grow_with_n(tmp_path, tiny_weights):
+def test_streaming_memory_does_not_grow_with_n(tmp_path, tiny_p2p_file):
     """Peak RSS for N=5000 stays within 15% of N=500 (a tiny network keeps it fast; same code path)."""
     rss = {}
     for n in (500, 5000):
         proc = subprocess.run(
-            [sys.executable, "-c", _MEMORY_SCRIPT, str(n), str(tmp_path / f"o{n}"), str(tiny_weights)],
+            [sys.executable, "-c", _MEMORY_SCRIPT, str(n), str(tmp_path / f"o{n}"), str(tiny_p2p_file)],
             capture_output=True, text=True, timeout=170, check=True,
         )
         rss[n] = json.loads(proc.stdout.strip().splitlines()[-1])["maxrss_kb"]
