@@ -530,7 +530,10 @@ _DDP_COX_WORKER = textwrap.dedent('''
         with open(sys.argv[1], "w") as fh:
             json.dump({"single": single, "gathered": gathered, "local": local, "grad_err": err,
                        "world": world}, fh)
+    dist.barrier()  # no rank leaves (and tears gloo down) while another still talks to it
     dist.destroy_process_group()
+    import os
+    os._exit(0)  # skip interpreter teardown: a leftover C++ thread there aborts the process now and then
 ''')
 
 

@@ -38,8 +38,12 @@ def main(out_dir, names):
             json.dump({"history": [{k: v for k, v in h.items() if k != "dur"} for h in est.history_],
                        "n_iter": est.n_iter_, "world_size": dist_utils.world_size()}, fh)
     if dist.is_initialized():
+        dist.barrier()  # no rank tears gloo down while another still talks to it
         dist.destroy_process_group()
 
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # skip interpreter teardown: a leftover C++ thread there aborts the process now and then
