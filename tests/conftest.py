@@ -51,6 +51,8 @@ def _one_torch_thread():
 @pytest.fixture(scope="session")
 def data_dir():
     if not DATA_DIR.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"real data not found at {DATA_DIR}: CI must have ../shared/data beside the checkout")
         pytest.skip(f"real data not found at {DATA_DIR} (outside CI only)")
     return DATA_DIR
 

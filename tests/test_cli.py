@@ -1,4 +1,3 @@
-import importlib.util
 import subprocess
 import sys
 
@@ -149,7 +148,6 @@ def test_generate_weights_errors(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("deepfakeecg") is None, reason="deepfake-ecg not installed")
 def test_generate_weights_reads_deepfake_ecg_checkpoints(tmp_path):
     from ecgsk.models.pulse2pulse import pretrained_checkpoint_path
 

@@ -20,8 +20,6 @@ from ecgsk.models.cvae import ConditionalVAE
 from ecgsk.models.pulse2pulse import Pulse2PulseGAN
 from ecgsk.testing import GaussianECGGenerator
 
-HAS_DEEPFAKE = importlib.util.find_spec("deepfakeecg") is not None
-needs_deepfake = pytest.mark.skipif(not HAS_DEEPFAKE, reason="deepfake-ecg (ecgsk[pretrained]) not installed")
 
 
 def test_top_level_forwarding(tmp_path, tiny_p2p_file):
@@ -51,7 +49,6 @@ def test_asc_layout_start_id_and_reproducibility(tmp_path, tiny_p2p_file):
     assert np.all(np.abs(written) <= np.abs(1000.0 * mv[0]) + 1e-3)  # truncation shrinks towards 0
 
 
-@needs_deepfake
 def test_asc_bytes_identical_to_deepfakeecg_generate(tmp_path, monkeypatch):
     """Run deepfakeecg.generate itself with its network replaced by ecgsk's outputs for the same noise."""
     import deepfakeecg.deepfakeecg as dfe

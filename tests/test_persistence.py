@@ -1,12 +1,10 @@
 """est.save / Cls.load / ecgsk.load: round trips, refused files, and never running code from a file."""
 
 import importlib.metadata
-import json
 import os
 import pickle
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest

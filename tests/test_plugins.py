@@ -17,7 +17,6 @@ import importlib
 import importlib.metadata
 import importlib.util
 import shutil
-import os
 import subprocess
 import sys
 import warnings

@@ -1,6 +1,5 @@
 """``ecgsk.training`` and ``ecgsk train``: train on a folder of records, save, load, generate, stop with Ctrl-C."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -19,21 +19,15 @@ from ecgsk.models.pulse2pulse import (
 )
 from ecgsk.nn.gan import critic_loss, generator_loss, gradient_penalty, wgan_gp_critic_loss
 
-HAS_DEEPFAKE = importlib.util.find_spec("deepfakeecg") is not None
-needs_deepfake = pytest.mark.skipif(not HAS_DEEPFAKE, reason="deepfake-ecg (ecgsk[pretrained]) not installed")
 
 
 @pytest.fixture(scope="module")
 def pretrained():
-    if not HAS_DEEPFAKE:
-        pytest.skip("deepfake-ecg not installed")
     return Pulse2PulseGAN.from_pretrained()
 
 
 @pytest.fixture(scope="module")
 def reference_generator():
-    if not HAS_DEEPFAKE:
-        pytest.skip("deepfake-ecg not installed")
     import warnings
 
     from ecgsk.models.pulse2pulse import pretrained_checkpoint_path
@@ -227,7 +221,6 @@ def test_sample_leads_12_and_errors():
 
 
 # -- pretrained weights ---------------------------------------------------------------
-@needs_deepfake
 def test_from_pretrained_is_fitted_and_skips_only_unused_tensors(pretrained):
     assert pretrained.n_features_in_ == 8 and pretrained.n_timepoints_in_ == 5000
     assert pretrained.get_params()["model_size"] == 50
@@ -238,7 +231,6 @@ def test_from_pretrained_is_fitted_and_skips_only_unused_tensors(pretrained):
     assert all(k.startswith(PRETRAINED_UNUSED_PREFIXES) for k in skipped)
 
 
-@needs_deepfake
 def test_pretrained_equals_deepfakeecg_generator(pretrained, reference_generator):
     torch.manual_seed(0)
     noise = torch.rand(4, 8, 5000) * 2 - 1
@@ -257,7 +249,6 @@ def test_pretrained_equals_deepfakeecg_generator(pretrained, reference_generator
     assert (fast - ref).abs().mean() <= 1e-6
 
 
-@needs_deepfake
 def test_pretrained_sample_in_mv(pretrained):
     X = pretrained.sample(2, random_state=0)
     assert X.shape == (2, 8, 5000) and X.dtype == np.float32

@@ -282,7 +282,7 @@ def test_cross_validate_with_two_loky_workers_does_not_oversubscribe(X12):
 
 
 def test_cross_validate_on_a_dask_cluster(X12):
-    distributed = pytest.importorskip("distributed", reason="the dask extra: pip install ecgsk[dask]")
+    import distributed  # in the test extra (ecgsk[dask])
     from joblib import parallel_backend
     from sklearn.model_selection import cross_validate
 
