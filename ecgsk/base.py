@@ -34,7 +34,6 @@ from .io.estimator_file import (
     ValueDecoder,
     ValueEncoder,
     class_path,
-    ecgsk_version,
     read_estimator_file,
     registered_models,
     registered_name,

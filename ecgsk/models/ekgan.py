@@ -18,7 +18,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..base import Interval
-from .pix2pix import COMMON_PARAMS_DOC, Down, UNet2d, Up, WindowImageGANReconstructor, init_weights
+from .pix2pix import (
+    COMMON_PARAMS_DOC,
+    Down,
+    UNet2d,
+    Up,
+    WindowImageGANReconstructor,
+    discriminator_loss,
+    generator_adversarial_loss,
+    init_weights,
+)
 
 __all__ = ["EKGAN"]
 
@@ -182,15 +191,11 @@ class EKGAN(WindowImageGANReconstructor):
         ig_out, ig_latent = generator(inp)
         lg_out, lg_latent = label_generator(tgt)
 
-        real = discriminator(inp, tgt)
-        fake = discriminator(inp, ig_out.detach())
-        d_loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                  + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+        d_loss = discriminator_loss(discriminator, inp, tgt, ig_out)
         ctx.optimizer_step("discriminator", d_loss)
 
         with ctx.frozen("discriminator_"):
-            fake = self.discriminator_(inp, ig_out)
-            adv = F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+            adv = generator_adversarial_loss(self.discriminator_, inp, ig_out)
             l1 = F.l1_loss(ig_out, tgt)
             latent = F.l1_loss(ig_latent, lg_latent.detach())  # the label generator's latent is a fixed target
             ctx.optimizer_step("generator", adv + self.lambda_l1 * l1 + self.alpha_latent * latent)

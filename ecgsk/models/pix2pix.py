@@ -151,6 +151,23 @@ class PatchGAN(nn.Module):
 
 
 # -- the shared estimator ------------------------------------------------------------
+def discriminator_loss(discriminator, inp, real_target, generated):
+    """The conditional discriminator's loss: real (input, target) pairs labelled 1, generated ones 0.
+
+    ``generated`` is detached, so this loss trains the discriminator only.
+    """
+    real = discriminator(inp, real_target)
+    fake = discriminator(inp, generated.detach())
+    return (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+
+
+def generator_adversarial_loss(discriminator, inp, generated):
+    """The generator's adversarial loss: how far the discriminator is from calling its output real."""
+    fake = discriminator(inp, generated)
+    return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+
 class WindowImageGANReconstructor(TorchEstimatorMixin, ReconstructorMixin, BaseEstimator):
     """Base of the windowed image GANs (Pix2Pix, EKGAN): scaling, image layout, windows, blending.
 
@@ -388,15 +405,11 @@ class Pix2PixReconstructor(WindowImageGANReconstructor):
         """One update of D then G on a batch of images; returns the losses."""
         generator, discriminator = ctx.modules["generator_"], ctx.modules["discriminator_"]
         out, _ = generator(inp)
-        real = discriminator(inp, tgt)
-        fake = discriminator(inp, out.detach())
-        d_loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                  + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+        d_loss = discriminator_loss(discriminator, inp, tgt, out)
         ctx.optimizer_step("discriminator", d_loss)
 
         with ctx.frozen("discriminator_"):
-            fake = self.discriminator_(inp, out)
-            adv = F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+            adv = generator_adversarial_loss(self.discriminator_, inp, out)
             l1 = F.l1_loss(out, tgt)
             ctx.optimizer_step("generator", adv + self.lambda_l1 * l1)
         return {"d": d_loss.item(), "g_adv": adv.item(), "g_l1": l1.item()}

@@ -312,7 +312,6 @@ class TorchModelMixin:
                        if isinstance(v, dict) and v.get(TAG) in ("module", "tensor")}
         super()._restore_persistent_state(arrays, {k: v for k, v in attributes.items() if k not in torch_nodes})
         device = _load_device(self)
-        name = type(self).__name__
         modules = {k: v for k, v in torch_nodes.items() if v[TAG] == "module"}
         built = self._build_for_persistence(check_only=False) if modules else {}
         for attr, node in modules.items():

@@ -11,6 +11,7 @@ from ecgsk.models.ekgan import EKGAN
 from ecgsk.models.pix2pix import Pix2PixReconstructor
 from ecgsk.pipeline import ECGPipeline
 
+from _checks import assert_einthoven_limb_leads
 from _image_gans import MODELS, TINY
 
 
@@ -24,12 +25,7 @@ def test_entry_points(name, cls):
 def test_lead_i_identity_and_einthoven(cls, fitted, X12):
     out = fitted[cls].transform(X12[:, :1])
     assert out.shape == (8, 12, 300) and out.dtype == np.float32 and np.isfinite(out).all()
-    np.testing.assert_array_equal(out[:, 0], X12[:, 0])
-    I, II = out[:, 0].astype(np.float64), out[:, 1].astype(np.float64)
-    np.testing.assert_allclose(out[:, 2], II - I, atol=1e-5)
-    np.testing.assert_allclose(out[:, 3], -(I + II) / 2, atol=1e-5)
-    np.testing.assert_allclose(out[:, 4], I - II / 2, atol=1e-5)
-    np.testing.assert_allclose(out[:, 5], II - I / 2, atol=1e-5)
+    assert_einthoven_limb_leads(out, X12[:, 0])
     np.testing.assert_allclose(fitted[cls].transform(X12), out, atol=1e-6)
 
 @pytest.mark.parametrize("cls", MODELS)

@@ -11,12 +11,11 @@ from ecgsk.leads import LEADS_8
 from ecgsk.metrics import pearson_per_lead
 from ecgsk.preprocessing import LeadDeriver, LeadSelector
 
+from _checks import assert_sklearn_checks_pass
+
 
 def test_sklearn_checks_on_single_lead_input():
-    from ecgsk.testing import run_sklearn_checks
-
-    results = run_sklearn_checks(LeadSelector(("I",), input_leads=("I",)))  # raises on any unexpected failure
-    assert any(r["status"] == "passed" for r in results)
+    assert_sklearn_checks_pass(LeadSelector(("I",), input_leads=("I",)))
 
 
 @pytest.mark.parametrize(
