@@ -4,11 +4,14 @@
 - :class:`ModelFileError`: a file that cannot be read as a saved ecgsk estimator.
 - :class:`TrainingDivergedError`: a training loss became NaN or infinite.
 - :class:`NotFittedError`: scikit-learn's, re-exported.
+- :class:`PluginWarning`: an ``ecgsk.models`` entry point could not be loaded.
+- :class:`UnitsWarning`: an ECG batch looks like microvolts rather than millivolts.
 """
 
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["ECGFileError", "ModelFileError", "TrainingDivergedError", "NotFittedError"]
+__all__ = ["ECGFileError", "ModelFileError", "TrainingDivergedError", "NotFittedError", "PluginWarning",
+           "UnitsWarning"]
 
 
 class ECGFileError(ValueError):
@@ -65,3 +68,20 @@ class TrainingDivergedError(RuntimeError):
         self.epoch = epoch
         self.step = step
         self.key = key
+
+
+class PluginWarning(UserWarning):
+    """An ``ecgsk.models`` entry point could not be loaded; the other plugins are unaffected.
+
+    The message names the model, its distribution and the error.  Also
+    re-exported as ``ecgsk.registry.PluginWarning``.
+    """
+
+
+class UnitsWarning(UserWarning):
+    """An ECG batch whose amplitudes look like microvolts, not millivolts.
+
+    Raised by :func:`ecgsk.utils.validation.check_ecg_array` (once per call)
+    when the median absolute peak-to-peak amplitude over the leads exceeds
+    50 mV, which no real ECG reaches; divide such data by 1000.
+    """

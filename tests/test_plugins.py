@@ -421,16 +421,22 @@ def _write_dist_info(site, dist_name, entry_points):
     (info / "entry_points.txt").write_text(f"[ecgsk.models]\n{lines}\n")
 
 
-def test_duplicate_name_across_distributions_raises(example_plugin, tmp_path, monkeypatch):
+def test_duplicate_name_across_distributions_fails_only_for_that_name(example_plugin, tmp_path, monkeypatch):
     # A second installed distribution claims the example plugin's name.
     _write_dist_info(tmp_path, "ecgsk-copycat", {MODEL_NAME: "ecgsk.testing:GaussianECGGenerator"})
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
-    for call in (ecgsk.list_models, lambda: ecgsk.get_model("anything"), lambda: ecgsk.make_model(MODEL_NAME)):
+    for call in (lambda: ecgsk.get_model(MODEL_NAME), lambda: ecgsk.make_model(MODEL_NAME)):
         with pytest.raises(RuntimeError) as info:
             call()
         message = str(info.value)
         assert MODEL_NAME in message and EXAMPLE_DIST in message and "ecgsk-copycat" in message
+    # Only that name fails: the built-ins still load, and list_models lists both entries with a warning.
+    assert ecgsk.get_model("linear_reconstructor").__name__ == "LinearLeadReconstructor"
+    with pytest.warns(PluginWarning, match="ecgsk-copycat") as record:
+        rows = ecgsk.list_models()
+    assert any(EXAMPLE_DIST in str(w.message) for w in record)
+    assert sorted(r["distribution"] for r in rows if r["name"] == MODEL_NAME) == ["ecgsk-copycat", EXAMPLE_DIST]
 
 
 def test_unknown_name_lists_known_models(example_plugin):

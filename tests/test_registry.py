@@ -127,22 +127,112 @@ def test_failing_plugin_get_model_raises_import_error_naming_distribution(plugin
         assert get_model("gauss") is GaussianECGGenerator
 
 
-def test_duplicate_names_raise_naming_both_distributions(plugins):
+def test_duplicate_names_fail_only_for_that_name(plugins):
+    # issue 15, "a duplicate name ... also breaks get_model('linear_reconstructor')": other names keep working
     plugins({"first-dist": {"gauss": "ecgsk.testing:GaussianECGGenerator"},
              "second-dist": {"gauss": "_stubs:LeastSquaresReconstructor", "lsq": GOOD["lsq"]}})
-    for call in (list_models, lambda: get_model("lsq"), lambda: make_model("gauss")):
+    for call in (lambda: get_model("gauss"), lambda: make_model("gauss")):
         with pytest.raises(RuntimeError) as info:
             call()
         message = str(info.value)
         assert "'gauss'" in message and "first-dist" in message and "second-dist" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert get_model("lsq") is LeastSquaresReconstructor
+    with pytest.warns(PluginWarning) as record:
+        rows = list_models()
+    assert [(r["name"], r["distribution"]) for r in rows] == [
+        ("gauss", "first-dist"), ("gauss", "second-dist"), ("lsq", "second-dist")]
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "'gauss'" in message and "first-dist" in message and "second-dist" in message
 
 
-def test_duplicate_name_same_value_in_one_distribution_raises_too(plugins):
+def test_duplicate_name_same_value_in_two_distributions_is_a_conflict_too(plugins):
     # The same name twice is only merged when the distribution and the object agree.
     plugins({"one-dist": {"gauss": "ecgsk.testing:GaussianECGGenerator"},
              "two-dist": {"gauss": "ecgsk.testing:GaussianECGGenerator"}})
     with pytest.raises(RuntimeError, match="one-dist.*two-dist|two-dist.*one-dist"):
+        get_model("gauss")
+    with pytest.warns(PluginWarning, match="one-dist.*two-dist|two-dist.*one-dist"):
+        assert len(list_models()) == 2
+
+
+@pytest.mark.parametrize("target, error", [
+    ("os.path:join", "not an estimator class"),  # issue 15: a function made list_models() raise TypeError
+    ("ecgsk_test_int_plugin:VALUE", "not an estimator class"),  # ... and so did an int
+    ("ecgsk_test_exit_plugin:Model", "SystemExit: 3"),  # issue 15: sys.exit(3) on import
+    ("ecgsk_test_base_exception_plugin:Model", "SystemExit"),
+])
+def test_bad_targets_and_exits_warn_and_the_rest_load(plugins, tmp_path, target, error):
+    modules = tmp_path / "modules"
+    (modules / "ecgsk_test_int_plugin.py").write_text("VALUE = 3\n")
+    (modules / "ecgsk_test_exit_plugin.py").write_text("import sys\nsys.exit(3)\n")
+    (modules / "ecgsk_test_base_exception_plugin.py").write_text("raise SystemExit('bye')\n")
+    plugins({"good-dist": GOOD, "bad-dist": {"bad_model": target}})
+    with pytest.warns(PluginWarning) as record:
+        rows = list_models()
+    assert [r["name"] for r in rows] == ["amp_risk", "gauss", "lsq"]
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "'bad-dist'" in message and "bad_model" in message and error in message and target in message
+    with pytest.raises((ImportError, TypeError), match="bad-dist"):
+        get_model("bad_model")
+    assert get_model("gauss") is GaussianECGGenerator
+
+
+def test_keyboard_interrupt_while_loading_propagates(plugins, tmp_path):
+    (tmp_path / "modules" / "ecgsk_test_interrupt_plugin.py").write_text("raise KeyboardInterrupt\n")
+    plugins({"good-dist": GOOD, "bad-dist": {"bad_model": "ecgsk_test_interrupt_plugin:Model"}})
+    with pytest.raises(KeyboardInterrupt):
         list_models()
+    with pytest.raises(KeyboardInterrupt):
+        get_model("bad_model")
+
+
+def test_undecodable_entry_points_file_warns_and_builtins_load(tmp_path, monkeypatch):
+    # issue 15: one undecodable entry_points.txt made every get_model, built-ins included, raise
+    # UnicodeDecodeError.  Real discovery here (no monkeypatched entry points): the bad distribution
+    # is put on sys.path next to the installed ecgsk.
+    info = tmp_path / "ecgsk_undecodable-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ecgsk-undecodable\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_bytes(b"[ecgsk.models]\nbad = caf\xe9\xff:Model\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    with pytest.raises(UnicodeDecodeError):  # the failure the registry has to contain
+        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    with pytest.warns(PluginWarning, match="ecgsk-undecodable.*UnicodeDecodeError"):
+        cls = get_model("linear_reconstructor")
+    assert cls.__name__ == "LinearLeadReconstructor"
+    with pytest.warns(PluginWarning, match="ecgsk-undecodable"):
+        names = [r["name"] for r in list_models()]
+    assert "linear_reconstructor" in names and "pulse2pulse" in names
+
+
+def test_plugin_warning_lives_in_exceptions():
+    from ecgsk.exceptions import PluginWarning as Exported
+
+    assert PluginWarning is Exported and issubclass(PluginWarning, UserWarning)
+
+
+def test_cli_models_survives_a_plugin_that_exits(tmp_path):
+    # issue 15: a plugin calling sys.exit(3) on import made `ecgsk models` exit with no output.
+    import subprocess
+    import sys
+
+    info = tmp_path / "ecgsk_exiting-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ecgsk-exiting\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[ecgsk.models]\nexiting = ecgsk_exiting_plugin:Model\n")
+    (tmp_path / "ecgsk_exiting_plugin.py").write_text("import sys\nsys.exit(3)\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "ecgsk.cli", "models"], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, (out.stdout, out.stderr)
+    names = [line.split()[0] for line in out.stdout.splitlines() if line.strip()]
+    assert "linear_reconstructor" in names and "pulse2pulse" in names and "exiting" not in names
+    assert "ecgsk-exiting" in out.stderr and "SystemExit: 3" in out.stderr
 
 
 def test_same_distribution_seen_twice_is_merged(plugins, tmp_path, monkeypatch):
