@@ -7,11 +7,14 @@
   datasets in ``../shared/data``.
 - :func:`make_synthetic_ecgs`: a Gaussian-wave ECG simulator for examples and tests.
 - :func:`simulate_survival`: survival times from a known Cox model.
+- :class:`ECGDataset`: an ECG batch read record by record (a memmap or a
+  reader function), for data larger than memory.
 
 The loaders live in :mod:`ecgsk.datasets.loaders`, the simulators in
 :mod:`ecgsk.datasets.simulators`; both are re-exported here.
 """
 
+from ecgsk.datasets.dataset import ECGDataset, is_lazy_ecg
 from ecgsk.datasets.loaders import (
     fetch_ludb,
     get_data_home,
@@ -31,4 +34,6 @@ __all__ = [
     "load_mitdb",
     "make_synthetic_ecgs",
     "simulate_survival",
+    "ECGDataset",
+    "is_lazy_ecg",
 ]
