@@ -169,11 +169,21 @@ def _cmd_generate(args):
     return 0
 
 
+def _one_line(exc):
+    """The error's message on one line (a KeyError's repr quotes drop, newlines become spaces)."""
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    if isinstance(exc, OSError) and exc.strerror and exc.args[1:]:
+        text = exc.strerror  # OutputDirError(errno, message): the message alone
+    return " ".join(str(text).split())
+
+
 def main(argv=None):
     """Run the ``ecgsk`` command; returns the exit status.
 
-    Errors a user can fix (a bad count, an existing directory, a missing
-    device) print one line and exit with status 2.
+    Errors a user can fix (a bad count or format, an existing or unwritable
+    output folder, a missing, corrupt or wrong-shaped ``--weights`` file, a
+    missing device) print one line naming the option and exit with status
+    2; an unexpected error keeps its traceback (exit status 1).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -188,7 +198,14 @@ def main(argv=None):
         if args.command == "train":
             return _cmd_train(args)
     except (ValueError, FileExistsError, FileNotFoundError, ImportError, KeyError) as exc:
-        print(f"ecgsk {args.command}: error: {exc}", file=sys.stderr)
+        print(f"ecgsk {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        from .generation import OutputDirError
+
+        if not isinstance(exc, OutputDirError):
+            raise
+        print(f"ecgsk {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except RuntimeError as exc:
         from .exceptions import TrainingDivergedError

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["generate", "shard_ids", "launcher_shard", "FORMATS"]
+__all__ = ["generate", "shard_ids", "launcher_shard", "FORMATS", "OutputDirError"]
 
 FORMATS = ("asc", "npy", "csv", "wfdb")
 DEFAULT_BATCH_SIZE = 64
@@ -39,6 +39,7 @@ PYTHON_NAMES = {
     "overwrite": "pass overwrite=True", "weights": "pass weights= (a file written by est.save)",
     "conditions": "pass conditions= (a DataFrame with one row per ECG",
     "no_conditions": "conditions= does not apply",
+    "weights_flag": "weights=", "out_dir": "out_dir", "format": "format", "leads": "leads",
 }
 CLI_NAMES = {
     "num_ecg": "-n/--num", "start_id": "--start-id", "batch_size": "--batch-size", "shard": "--shard",
@@ -46,7 +47,17 @@ CLI_NAMES = {
     "overwrite": "pass --overwrite", "weights": "pass --weights FILE (a file written by `ecgsk train` or est.save)",
     "conditions": "pass --conditions FILE.csv (one row per ECG",
     "no_conditions": "--conditions does not apply",
+    "weights_flag": "--weights", "out_dir": "-o/--out-dir", "format": "--format", "leads": "--leads",
 }
+
+
+class OutputDirError(OSError):
+    """An OSError while creating or writing the output folder (read-only, disk full, not a folder).
+
+    Its message names the folder (as ``out_dir`` or ``--out-dir``), the file
+    and the OS error; ``errno`` is the original one.  Every file already in
+    the folder is complete: the writers are atomic.
+    """
 
 
 def _check_int(value, name, *, minimum=1):
@@ -158,6 +169,7 @@ def _load_model(model, weights, device, names=PYTHON_NAMES):
     from .exceptions import ModelFileError
 
     cls = None if model is None else get_model(model)
+    flag = names["weights_flag"]
     try:
         est = load_estimator(weights)
     except ModelFileError as exc:
@@ -165,11 +177,12 @@ def _load_model(model, weights, device, names=PYTHON_NAMES):
         # (Pulse2Pulse: deepfake-ecg's checkpoint, read with weights_only=True)
         pretrained = getattr(cls or get_model("pulse2pulse"), "from_pretrained", None)
         if pretrained is None or not os.path.isfile(weights):
-            raise
+            raise ModelFileError(f"{flag} {weights}: {_strip_path(exc, weights)}") from None
         try:
             return pretrained(weights, device=device)
-        except Exception:
-            raise exc from None
+        except ModelFileError as exc2:
+            raise ModelFileError(f"{flag} {weights}: {_strip_path(exc, weights)}; read as a deepfake-ecg "
+                                 f"checkpoint instead: {_strip_path(exc2, weights)}") from None
     if cls is not None and not isinstance(est, cls):
         raise ValueError(f"{weights} holds a {type(est).__name__}, not a {model!r} model; "
                          f"leave out {names['model']} to use the model in the file")
@@ -182,6 +195,13 @@ def _load_model(model, weights, device, names=PYTHON_NAMES):
         est.set_params(device=device)
         est = copy.deepcopy(est)  # a torch estimator's copy is placed on its `device` parameter
     return est
+
+
+def _strip_path(exc, path):
+    """``exc``'s message without a leading ``"{path}: "`` (the caller names the file itself)."""
+    text = str(exc)
+    prefix = f"{os.fspath(path)}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def _base_seed(random_state, names=PYTHON_NAMES):
@@ -222,7 +242,7 @@ def _check_conditions_for(est, conditions, num_ecg, names):
     return frame
 
 
-def _write(fmt, batch_mv, out_dir, start_id, fs, microvolts=None):
+def _write(fmt, batch_mv, out_dir, start_id, fs, microvolts=None, meta=None):
     from . import io
 
     if fmt == "asc":
@@ -236,7 +256,17 @@ def _write(fmt, batch_mv, out_dir, start_id, fs, microvolts=None):
     elif fmt == "csv":
         io.write_csv(batch_mv, out_dir, start_id=start_id)
     else:
-        io.write_wfdb(batch_mv, out_dir, fs=fs, start_id=start_id)
+        comments = [dict(meta or {}, id=start_id + i) for i in range(len(batch_mv))]
+        io.write_wfdb(batch_mv, out_dir, fs=fs, start_id=start_id, comments=comments)
+
+
+def _model_name(est):
+    from .io.estimator_file import registered_name
+
+    try:
+        return registered_name(type(est)) or type(est).__name__
+    except Exception:  # a plugin's class without a registered name: its class name will do
+        return type(est).__name__
 
 
 def _target_files(fmt, out_dir, ids):
@@ -368,10 +398,10 @@ def _generate_files(num_ecg, out_dir, start_id=0, device="cpu", *, model=None, f
     start_id = _check_int(start_id, names["start_id"], minimum=0)
     batch_size = DEFAULT_BATCH_SIZE if batch_size is None else _check_int(batch_size, names["batch_size"])
     if not isinstance(format, str) or format.lower().lstrip(".") not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}; got {format!r}")
+        raise ValueError(f"{names['format']} must be one of {', '.join(FORMATS)}; got {format!r}")
     fmt = format.lower().lstrip(".")
     if isinstance(leads, bool) or leads not in (8, 12):
-        raise ValueError(f"leads must be 8 or 12; got {leads!r}")
+        raise ValueError(f"{names['leads']} must be 8 or 12; got {leads!r}")
     index, n_shards = _parse_shard(shard, names)
     ids = shard_ids(num_ecg, start_id, (index, n_shards))
     base_seed = _base_seed(random_state, names)
@@ -387,7 +417,11 @@ def _generate_files(num_ecg, out_dir, start_id=0, device="cpu", *, model=None, f
     out_dir = Path(out_dir)
     if out_dir.exists():
         if not out_dir.is_dir():
-            raise FileExistsError(f"{out_dir} exists and is not a directory")
+            raise FileExistsError(f"{names['out_dir']} {out_dir} exists and is not a directory")
+        # temporaries a killed run left (writers are atomic: only SIGKILL or power loss leaves them)
+        from .io._atomic import remove_stale_temporaries
+
+        remove_stale_temporaries(out_dir, None if n_shards == 1 else {p.name for p in _target_files(fmt, out_dir, ids)})
         if not overwrite:
             if n_shards == 1 and any(out_dir.iterdir()):
                 raise FileExistsError(f"output directory {out_dir} is not empty; choose another one or "
@@ -400,12 +434,18 @@ def _generate_files(num_ecg, out_dir, start_id=0, device="cpu", *, model=None, f
     conditions = _check_conditions_for(est, conditions, num_ecg, names)
     if conditions is not None:
         conditions = conditions.iloc[ids.start - start_id:ids.stop - start_id].reset_index(drop=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputDirError(exc.errno, f"{names['out_dir']} {out_dir}: cannot create the folder "
+                             f"({exc.strerror or exc})") from exc
 
+    from .io.estimator_file import ecgsk_version
     from .leads import derive_12_from_8
     from .nn.base import progress as progress_bar
 
     fs = getattr(est, "fs", 500) or 500
+    meta = {"model": _model_name(est), "ecgsk_version": ecgsk_version(), "seed": base_seed}
     bar = progress_bar(total=len(ids), desc="generate", verbose=progress, unit="ECG")
     try:
         written = 0
@@ -413,10 +453,18 @@ def _generate_files(num_ecg, out_dir, start_id=0, device="cpu", *, model=None, f
         for batch in est.sample_ids(ids, conditions=conditions, random_state=base_seed, batch_size=batch_size,
                                     integers=asc):
             sid = ids.start + written
-            if asc:
-                _write(fmt, None, out_dir, sid, fs, microvolts=batch)
-            else:
-                _write(fmt, derive_12_from_8(batch) if leads == 12 else batch, out_dir, sid, fs)
+            try:
+                if asc:
+                    _write(fmt, None, out_dir, sid, fs, microvolts=batch)
+                else:
+                    _write(fmt, derive_12_from_8(batch) if leads == 12 else batch, out_dir, sid, fs, meta=meta)
+            except OSError as exc:
+                where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+                raise OutputDirError(
+                    exc.errno, f"{names['out_dir']} {out_dir}: cannot write {where}{exc.strerror or exc}; "
+                    f"{written} ECG(s) written before (ids {ids.start}-{sid - 1}), every file there is complete"
+                    if written else f"{names['out_dir']} {out_dir}: cannot write {where}{exc.strerror or exc}"
+                ) from exc
             written += len(batch)
             bar.update(len(batch))
     finally:

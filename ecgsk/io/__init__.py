@@ -20,6 +20,11 @@ Formats
   ``np.savetxt(path, ints, fmt='%i')``) at a fraction of the cost.
 - NumPy ``.npy``/``.npz`` and CSV: :func:`write_npy`, :func:`read_npy`,
   :func:`write_npz`, :func:`read_npz`, :func:`write_csv`, :func:`read_csv`.
+- One call for every format: :func:`write` (``asc``, ``csv``, ``npy``,
+  ``wfdb``; WFDB headers carry the ``meta`` columns as comments).  Every
+  writer is atomic: each file goes to a temporary name in its folder and is
+  renamed when complete (a WFDB ``.dat`` before its ``.hea``), so after an
+  error or Ctrl-C every output file is complete or absent.
 - Saved estimators (one safetensors file of arrays plus JSON, never a
   pickle): :func:`write_estimator_file`, :func:`read_estimator_file`; a
   damaged or foreign file raises :class:`ModelFileError`.  Estimators use
@@ -48,6 +53,7 @@ from ecgsk.io.csv import read_csv, write_csv
 from ecgsk.io.estimator_file import read_estimator_file, write_estimator_file
 from ecgsk.io.npy import read_npy, read_npz, write_npy, write_npz
 from ecgsk.io.wfdb import read_wfdb, write_wfdb
+from ecgsk.io.writer import WRITE_FORMATS, write
 
 __all__ = [
     "ECGFileError",
@@ -71,4 +77,6 @@ __all__ = [
     "write_wfdb",
     "write_estimator_file",
     "read_estimator_file",
+    "write",
+    "WRITE_FORMATS",
 ]

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgsk.exceptions import ECGFileError
+from ecgsk.io._atomic import write_bytes_atomic
 from ecgsk.leads import LEADS_12
 
 # Multiply physical values in these units by the factor to get millivolts.
@@ -57,11 +58,5 @@ def _check_int_array(U, ndim=3):
 
 
 def _write_bytes(path, data):
-    """Write ``data`` to ``path`` with unbuffered OS calls (cheaper than ``open`` for many files)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
+    """Write ``data`` to ``path`` atomically (a temporary name in the same folder, then ``os.replace``)."""
+    write_bytes_atomic(path, data)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgsk.io._atomic import atomic_path
 from ecgsk.io._common import _fail, _reorder_standard
 from ecgsk.leads import LEADS_8, LEADS_12, canonical_lead_name
 from ecgsk.utils.validation import check_ecg_array
@@ -54,7 +55,8 @@ def write_csv(X, out_dir, *, leads=None, start_id=0, fmt="%.6g"):
     paths = []
     for i, x in enumerate(X):
         p = out_dir / f"{start_id + i}.csv"
-        np.savetxt(p, x.T, fmt=fmt, delimiter=",", header=",".join(leads), comments="")
+        with atomic_path(p) as tmp:
+            np.savetxt(tmp, x.T, fmt=fmt, delimiter=",", header=",".join(leads), comments="")
         paths.append(p)
     return paths
 

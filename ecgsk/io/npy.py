@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgsk.io._atomic import atomic_path
 from ecgsk.io._common import _fail
 from ecgsk.utils.validation import check_ecg_array
 
@@ -35,8 +36,11 @@ def write_npy(X, path):
     """
     X = check_ecg_array(X)
     path = Path(path)
-    np.save(path, X, allow_pickle=False)
-    return path if path.suffix == ".npy" else path.with_name(path.name + ".npy")
+    if path.suffix != ".npy":
+        path = path.with_name(path.name + ".npy")  # as np.save names it
+    with atomic_path(path) as tmp, open(tmp, "wb") as stream:
+        np.save(stream, X, allow_pickle=False)
+    return path
 
 
 def read_npy(path):
@@ -100,9 +104,12 @@ def write_npz(path, X, *, compressed=True, **arrays):
     """
     X = check_ecg_array(X)
     path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")  # as np.savez names it
     save = np.savez_compressed if compressed else np.savez
-    save(path, X=X, **arrays)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    with atomic_path(path) as tmp, open(tmp, "wb") as stream:
+        save(stream, X=X, **arrays)
+    return path
 
 
 def read_npz(path):

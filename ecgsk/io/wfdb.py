@@ -3,15 +3,17 @@
 :func:`read_wfdb` and :func:`write_wfdb`; signals in millivolts, leads first.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
 
+from ecgsk.io._atomic import atomic_dir
 from ecgsk.io._common import _fail, _record_base, _reorder_standard, _units_factor
 from ecgsk.leads import LEADS_8, LEADS_12, canonical_lead_name
 from ecgsk.utils.validation import check_ecg_array
 
-__all__ = ["read_wfdb", "write_wfdb"]
+__all__ = ["read_wfdb", "write_wfdb", "wfdb_gain"]
 
 
 def read_wfdb(path):
@@ -84,8 +86,59 @@ def read_wfdb(path):
     return np.ascontiguousarray(X), meta
 
 
-def write_wfdb(X, out_dir, *, fs=500, leads=None, start_id=0, record_names=None, fmt="16", adc_gain=None):
-    """Write ECGs in mV as WFDB records (``.hea`` + ``.dat``) with ``wfdb.wrsamp``.
+_INT16_MAX = 32767  # -32768 is WFDB's "no sample" in format 16
+
+
+def wfdb_gain(x, default=1000):
+    """Integer ADC gain (adu/mV) for ``x`` in format 16: ``default``, or the largest integer gain that fits.
+
+    Parameters
+    ----------
+    x : ndarray
+        Values in mV.
+    default : int, default=1000
+        1000 adu/mV is 1 µV resolution, ±32.767 mV.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        When even 1 adu/mV does not fit (values beyond ±32767 mV).
+
+    Examples
+    --------
+    >>> wfdb_gain(np.array([1.0, -2.5])), wfdb_gain(np.array([50.0]))
+    (1000, 655)
+    """
+    peak = float(np.max(np.abs(x))) if np.size(x) else 0.0
+    if peak * default <= _INT16_MAX:
+        return int(default)
+    gain = int(_INT16_MAX // peak)
+    if gain < 1:
+        raise ValueError(f"values up to {peak:g} mV do not fit WFDB format 16 even at 1 adu/mV")
+    return gain
+
+
+def _comment_lines(comments):
+    if comments is None:
+        return []
+    if isinstance(comments, dict):
+        return [f"{k}: {v}" for k, v in comments.items() if v is not None]
+    return [str(c) for c in comments]
+
+
+def write_wfdb(X, out_dir, *, fs=500, leads=None, start_id=0, record_names=None, fmt="16", adc_gain=None,
+               comments=None):
+    """Write ECGs in mV as WFDB records (``.hea`` + ``.dat``) with ``wfdb.wrsamp``, atomically.
+
+    Each record is written with integer gains (format 16, ``adc_gain``
+    adu/mV for every lead, baseline 0) into a temporary folder inside
+    ``out_dir``; its ``.dat`` is then renamed into ``out_dir`` before its
+    ``.hea``, so a header never names a signal file that is missing or
+    incomplete.
 
     Parameters
     ----------
@@ -103,8 +156,13 @@ def write_wfdb(X, out_dir, *, fs=500, leads=None, start_id=0, record_names=None,
     record_names : sequence of str, optional
     fmt : str, default="16"
         WFDB storage format of every channel.
-    adc_gain : float, optional
-        Digital units per mV; by default ``wfdb`` chooses a gain per lead.
+    adc_gain : int, optional
+        Integer digital units per mV for every lead.  Default 1000 (1 µV
+        steps), or, for a record beyond ±32.767 mV, the largest integer gain
+        that fits format 16 (:func:`wfdb_gain`).
+    comments : dict, list of dict or None
+        Header comments, ``key: value`` per line (e.g. ``{"model": ...,
+        "seed": 0}``): one dict for every record or one per record.
 
     Returns
     -------
@@ -117,10 +175,10 @@ def write_wfdb(X, out_dir, *, fs=500, leads=None, start_id=0, record_names=None,
     >>> from ecgsk.datasets import make_synthetic_ecgs
     >>> X = make_synthetic_ecgs(2, n_leads=12, random_state=0)
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     paths = write_wfdb(X, d)
+    ...     paths = write_wfdb(X, d, comments={"model": "demo"})
     ...     Y, meta = read_wfdb(paths[0])
-    >>> bool(abs(Y - X[0]).max() < 1e-3)
-    True
+    >>> bool(abs(Y - X[0]).max() < 1e-3), meta["comments"]
+    (True, ['model: demo'])
     """
     import wfdb
 
@@ -138,23 +196,37 @@ def write_wfdb(X, out_dir, *, fs=500, leads=None, start_id=0, record_names=None,
         record_names = [str(start_id + i) for i in range(n)]
     if len(record_names) != n:
         raise ValueError(f"got {len(record_names)} record names for {n} ECGs")
+    if isinstance(comments, (list, tuple)) and comments and isinstance(comments[0], dict):
+        if len(comments) != n:
+            raise ValueError(f"got {len(comments)} comment dicts for {n} ECGs")
+        per_record = [_comment_lines(c) for c in comments]
+    else:
+        per_record = [_comment_lines(comments)] * n
+    if adc_gain is not None and (isinstance(adc_gain, bool) or int(adc_gain) != adc_gain or adc_gain < 1):
+        raise ValueError(f"adc_gain must be a positive integer (adu/mV); got {adc_gain!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, x in zip(record_names, X):
-        sig = x.T.astype(np.float64)
-        kwargs = {}
-        if adc_gain is not None:
-            kwargs = {"adc_gain": [float(adc_gain)] * n_leads, "baseline": [0] * n_leads}
-        wfdb.wrsamp(
-            str(name),
-            fs=fs,
-            units=["mV"] * n_leads,
-            sig_name=leads,
-            p_signal=sig,
-            fmt=[str(fmt)] * n_leads,
-            write_dir=str(out_dir),
-            **kwargs,
-        )
-        paths.append(out_dir / str(name))
+    with atomic_dir(out_dir) as tmp_dir:
+        for name, x, lines in zip(record_names, X, per_record):
+            gain = int(adc_gain) if adc_gain is not None else wfdb_gain(x)
+            if float(np.max(np.abs(x))) * gain > _INT16_MAX:
+                raise ValueError(f"record {name}: values up to {float(np.max(np.abs(x))):g} mV do not fit "
+                                 f"format 16 at adc_gain={gain}")
+            wfdb.wrsamp(
+                str(name),
+                fs=fs,
+                units=["mV"] * n_leads,
+                sig_name=leads,
+                p_signal=x.T.astype(np.float64),
+                fmt=[str(fmt)] * n_leads,
+                adc_gain=[float(gain)] * n_leads,
+                baseline=[0] * n_leads,
+                comments=lines or None,
+                write_dir=str(tmp_dir),
+            )
+            # the signal first, then the header that names it
+            os.replace(tmp_dir / f"{name}.dat", out_dir / f"{name}.dat")
+            os.replace(tmp_dir / f"{name}.hea", out_dir / f"{name}.hea")
+            paths.append(out_dir / str(name))
     return paths

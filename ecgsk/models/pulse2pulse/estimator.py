@@ -1,6 +1,7 @@
 """The Pulse2Pulse estimator: WGAN-GP training, sampling in mV (per-ECG seeds), pretrained weights."""
 
 import math
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,7 +16,8 @@ from ...nn.engine import TorchEstimatorMixin
 from ...nn.gan import generator_loss, wgan_gp_critic_loss
 from .networks import MIN_LENGTH, SCALE_MV, SCALE_UV, TOTAL_STRIDE, Pulse2PulseCritic, Pulse2PulseGenerator
 from .polyphase import polyphase_generator
-from .pretrained import map_pretrained_state_dict, pretrained_checkpoint_path
+from ...exceptions import ModelFileError
+from .pretrained import load_pretrained_checkpoint, pretrained_checkpoint_path
 
 __all__ = ["Pulse2PulseGAN"]
 
@@ -338,6 +340,10 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         ------
         ImportError
             With no ``path`` and no deepfake-ecg installed.
+        ecgsk.exceptions.ModelFileError
+            For an empty, truncated or non-torch file, a file that is not a
+            generator checkpoint, or missing, unexpected or wrong-shaped
+            tensors; the message names the file.
 
         Examples
         --------
@@ -347,16 +353,17 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         """
         if path is None:
             path = pretrained_checkpoint_path()
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(checkpoint, dict) or "stat_dict" not in checkpoint:
-            raise ValueError(f"{path} is not a deepfake-ecg generator checkpoint (expected a dict with 'stat_dict')")
-        mapped, skipped = map_pretrained_state_dict(checkpoint["stat_dict"])
+        mapped, skipped = load_pretrained_checkpoint(path)
         model_size = int(mapped["encoder.5.weight"].shape[0]) // 5
         n_leads = int(mapped["encoder.0.weight"].shape[1])
         est = cls(model_size=model_size, n_leads=n_leads, length=5000, fs=500, device=device)
         dev = est._reset_device()
         gen = Pulse2PulseGenerator(model_size, n_leads)
-        gen.load_state_dict(mapped, strict=True)
+        try:
+            gen.load_state_dict(mapped, strict=True)
+        except RuntimeError as exc:  # missing, unexpected or wrong-shaped tensors
+            detail = " ".join(str(exc).split())
+            raise ModelFileError(f"{os.fspath(path)}: the tensors do not fit a Pulse2Pulse generator ({detail})") from None
         est.generator_ = gen.to(dev).eval()
         est.critic_ = None
         est.skipped_keys_ = skipped

@@ -6,7 +6,7 @@ the package with :func:`importlib.util.find_spec`.
 
 import os
 
-__all__ = ["pretrained_checkpoint_path", "map_pretrained_state_dict", "PRETRAINED_UNUSED_PREFIXES", "PRETRAINED_HINT"]
+__all__ = ["pretrained_checkpoint_path", "map_pretrained_state_dict", "load_pretrained_checkpoint", "PRETRAINED_UNUSED_PREFIXES", "PRETRAINED_HINT"]
 
 PRETRAINED_HINT = "pip install ecgsk[pretrained]"
 #: deepfake-ecg key prefix -> ecgsk key prefix
@@ -73,4 +73,72 @@ def map_pretrained_state_dict(state_dict):
             (skipped if key.startswith(PRETRAINED_UNUSED_PREFIXES) else unknown).append(key)
     if unknown:
         raise ValueError(f"unexpected keys in the Pulse2Pulse checkpoint: {unknown}")
+    return mapped, skipped
+
+
+#: the generator tensors the mapped checkpoint must hold (its shapes give model_size and the leads)
+_REQUIRED_KEYS = ("encoder.0.weight", "encoder.5.weight")
+
+
+def load_pretrained_checkpoint(path):
+    """Read a deepfake-ecg generator checkpoint safely and map its keys.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``torch.save`` file holding ``{"stat_dict": state_dict}``.
+
+    Returns
+    -------
+    mapped : dict
+        ecgsk key -> tensor (see :func:`map_pretrained_state_dict`).
+    skipped : list of str
+
+    Raises
+    ------
+    ecgsk.exceptions.ModelFileError
+        For a missing, empty, truncated or non-torch file (text, random
+        bytes), a file that is not a generator checkpoint, or one with missing
+        or unexpected keys.  The message names the file and what is wrong.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from ecgsk.exceptions import ModelFileError
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = os.path.join(d, "g.pt")
+    ...     _ = open(p, "wb").close()
+    ...     try:
+    ...         load_pretrained_checkpoint(p)
+    ...     except ModelFileError as exc:
+    ...         print(str(exc).endswith("the file is empty"))
+    True
+    """
+    import pickle
+    import zipfile
+
+    import torch
+
+    from ecgsk.exceptions import ModelFileError
+
+    where = os.fspath(path)
+    if not os.path.isfile(where):
+        raise ModelFileError(f"{where}: no such file")
+    if os.path.getsize(where) == 0:
+        raise ModelFileError(f"{where}: the file is empty")
+    try:
+        checkpoint = torch.load(where, map_location="cpu", weights_only=True)
+    except (EOFError, KeyError, ValueError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile,
+            UnicodeDecodeError, OSError) as exc:
+        raise ModelFileError(f"{where}: not a readable torch checkpoint ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
+    if not isinstance(checkpoint, dict) or "stat_dict" not in checkpoint or not isinstance(checkpoint["stat_dict"], dict):
+        raise ModelFileError(f"{where}: not a deepfake-ecg generator checkpoint (expected a dict with 'stat_dict')")
+    try:
+        mapped, skipped = map_pretrained_state_dict(checkpoint["stat_dict"])
+    except ValueError as exc:
+        raise ModelFileError(f"{where}: {exc}") from None
+    missing = [k for k in _REQUIRED_KEYS if k not in mapped]
+    if missing:
+        raise ModelFileError(f"{where}: the checkpoint lacks the generator tensors {missing}")
     return mapped, skipped
