@@ -56,7 +56,8 @@ def read_training_folder(path):
     if headers:
         records, rates, lead_sets = [], set(), set()
         for header in headers:
-            X, info = io.read_wfdb(header.with_suffix(""))
+            X, frame = io.read_wfdb(header.with_suffix(""))
+            X, info = X[0], frame.iloc[0]
             records.append(X)
             rates.add(float(info["fs"]))
             lead_sets.add(tuple(info["leads"]))

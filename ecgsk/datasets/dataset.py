@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["ECGDataset", "is_lazy_ecg"]
+__all__ = ["ECGDataset", "is_lazy_ecg", "as_ecg_dataset", "map_rows", "lead_statistics"]
 
 
 def is_lazy_ecg(X):
@@ -29,6 +29,82 @@ def is_lazy_ecg(X):
     (False, True)
     """
     return isinstance(X, ECGDataset) or isinstance(X, np.memmap)
+
+
+def as_ecg_dataset(X):
+    """``X`` as an :class:`ECGDataset` (itself when it is one; a memmap or an array is wrapped, not read).
+
+    An integer memmap is taken to hold mV, as :func:`ecgsk.utils.validation.check_ecg_array`
+    takes integer arrays; wrap it yourself with ``ECGDataset(raw, gain=...)`` when
+    it holds analogue-to-digital units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_ecg_dataset(np.zeros((2, 3, 4))).shape
+    (2, 3, 4)
+    """
+    if isinstance(X, ECGDataset):
+        return X
+    dtype = np.dtype(getattr(X, "dtype", np.float64))
+    return ECGDataset(X, gain=1.0 if np.issubdtype(dtype, np.integer) or dtype == bool else None)
+
+
+def map_rows(X, function):
+    """``function(X)`` for an array; for an :class:`ECGDataset`, a lazy dataset applying it per batch read.
+
+    ``function`` must work row by row (the result for a row depends on that
+    row alone), take a float32 batch ``(k, n_leads, n_samples)`` and return a
+    batch with ``k`` rows.  Models use it to scale their training data
+    without reading a memory-mapped input whole.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = map_rows(ECGDataset(np.ones((3, 1, 4))), lambda b: b * 2)
+    >>> ds[0].tolist(), map_rows(np.ones((1, 1, 2)), lambda b: b * 2).tolist()
+    ([[2.0, 2.0, 2.0, 2.0]], [[[2.0, 2.0]]])
+    """
+    return X.map(function) if isinstance(X, ECGDataset) else function(X)
+
+
+def lead_statistics(X, chunk_size=256):
+    """Per-lead mean, standard deviation and largest magnitude over all ECGs and samples.
+
+    An :class:`ECGDataset` is read ``chunk_size`` ECGs at a time (sums in
+    float64); an array is reduced at once.
+
+    Parameters
+    ----------
+    X : ndarray or ECGDataset of shape (n_ecgs, n_leads, n_samples)
+    chunk_size : int, default=256
+
+    Returns
+    -------
+    dict with ``mean``, ``std`` and ``abs_max``, each an ndarray of float64, shape (n_leads,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stats = lead_statistics(ECGDataset(np.array([[[1.0, 3.0]], [[-5.0, 5.0]]])), chunk_size=1)
+    >>> stats["mean"].tolist(), stats["abs_max"].tolist()
+    ([1.0], [5.0])
+    """
+    if not isinstance(X, ECGDataset):
+        X = np.asarray(X, dtype=np.float64)
+        return {"mean": X.mean(axis=(0, 2)), "std": X.std(axis=(0, 2)), "abs_max": np.abs(X).max(axis=(0, 2))}
+    total = np.zeros(X.n_leads)
+    squares = np.zeros(X.n_leads)
+    peak = np.zeros(X.n_leads)
+    count = 0
+    for _, chunk in X.iter_chunks(chunk_size):
+        chunk = chunk.astype(np.float64)
+        total += chunk.sum(axis=(0, 2))
+        squares += (chunk**2).sum(axis=(0, 2))
+        peak = np.maximum(peak, np.abs(chunk).max(axis=(0, 2)))
+        count += chunk.shape[0] * chunk.shape[2]
+    mean = total / count
+    return {"mean": mean, "std": np.sqrt(np.maximum(squares / count - mean**2, 0.0)), "abs_max": peak}
 
 
 def _memmap_origin(arr):
@@ -116,6 +192,11 @@ class ECGDataset(Sequence):
 
     ndim = 3
     dtype = np.dtype(np.float32)
+    #: read on access: :func:`ecgsk.utils.validation.check_ecg_array` checks it in chunks (``lazy=True``)
+    __ecg_lazy__ = True
+    _parent = None
+    _rows = None
+    _function = None
 
     def __init__(self, data, *, gain=None, baseline=0.0, meta=None, fs=None, leads=None):
         if not hasattr(data, "shape") or not hasattr(data, "__getitem__"):
@@ -251,8 +332,17 @@ class ECGDataset(Sequence):
 
     def _read(self, rows):
         """Records ``rows`` (ints in range) as float32 mV, shape ``(k, n_leads, n_samples)``."""
-        if self.__dict__.get("_rows") is not None:
-            return self._parent._read(self._rows[rows])
+        if self._parent is not None:
+            out = self._parent._read(rows if self._rows is None else self._rows[rows])
+            if self._function is None:
+                return out
+            out = np.asarray(self._function(out), dtype=np.float32)
+            if out.shape != (len(rows),) + self.shape[1:]:
+                raise ValueError(
+                    f"the function mapped over this dataset gave shape {out.shape} for {len(rows)} record(s); "
+                    f"expected {(len(rows),) + self.shape[1:]}"
+                )
+            return out
         if self._reader is not None:
             out = np.empty((len(rows),) + self.shape[1:], dtype=np.float32)
             for j, i in enumerate(rows):
@@ -288,8 +378,8 @@ class ECGDataset(Sequence):
         return out
 
     def _name(self, i):
-        if self.__dict__.get("_rows") is not None:
-            return self._parent._name(self._rows[int(i)])
+        if self._parent is not None:
+            return self._parent._name(i if self._rows is None else self._rows[int(i)])
         if self.meta is not None and "record" in self.meta.columns:
             return f"{int(i)} ({self.meta['record'].iloc[int(i)]})"
         return str(int(i))
@@ -352,10 +442,84 @@ class ECGDataset(Sequence):
         rows %= max(len(self), 1)
         sub = ECGDataset.__new__(ECGDataset)
         sub.__dict__.update(self.__dict__)
-        sub._parent, sub._rows = self, rows
+        sub._parent, sub._rows, sub._function = self, rows, None
         meta = None if self.meta is None else self.meta.iloc[rows]
         sub._init_common(len(rows), self.n_leads, self.n_samples, meta, self.fs, self.leads)
         return sub
+
+    def map(self, function, *, n_leads=None, n_samples=None):
+        """A lazy dataset whose batches are ``function(batch)`` of this one's (nothing is read now).
+
+        Parameters
+        ----------
+        function : callable
+            Takes a float32 batch ``(k, n_leads, n_samples)`` in mV and returns
+            ``k`` rows; it must work row by row.  For DataLoader workers under
+            ``spawn`` it must be picklable (a module-level function or a
+            ``functools.partial``, not a lambda).
+        n_leads, n_samples : int, optional
+            The shape of the output records; by default found by applying
+            ``function`` to the first record.
+
+        Returns
+        -------
+        ECGDataset
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = ECGDataset(np.ones((2, 3, 4))).map(lambda b: b[:, :1] * 5)
+        >>> ds.shape, ds[1].tolist()
+        ((2, 1, 4), [[5.0, 5.0, 5.0, 5.0]])
+        """
+        if not callable(function):
+            raise TypeError(f"function must be callable; got {function!r}")
+        if n_leads is None or n_samples is None:
+            probe = np.asarray(function(self._read(np.array([0]))))
+            if probe.ndim != 3 or probe.shape[0] != 1:
+                raise ValueError(f"the mapped function must return a batch (k, n_leads, n_samples); got {probe.shape}")
+            n_leads = probe.shape[1] if n_leads is None else n_leads
+            n_samples = probe.shape[2] if n_samples is None else n_samples
+        out = ECGDataset.__new__(ECGDataset)
+        out.__dict__.update(self.__dict__)
+        out._parent, out._rows, out._function = self, None, function
+        leads = self.leads if n_leads == self.n_leads else None
+        out._init_common(len(self), int(n_leads), int(n_samples), self.meta, self.fs, leads)
+        return out
+
+    def validate(self, chunk_size=256, name="X"):
+        """Check every stored value is finite, ``chunk_size`` ECGs at a time; returns ``self``.
+
+        Integer data are always finite and are not read; a reader-backed
+        dataset is checked as its records are read, not here.
+
+        Raises
+        ------
+        ValueError
+            Naming the first records that hold NaN or infinity.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ECGDataset(np.zeros((3, 1, 4))).validate().shape
+        (3, 1, 4)
+        """
+        root = self
+        while root._parent is not None:
+            root = root._parent
+        if root._reader is not None or not np.issubdtype(np.dtype(root.data.dtype), np.floating):
+            return self
+        if self._parent is not None:
+            for _ in self.iter_chunks(chunk_size):  # _read raises on a non-finite record
+                pass
+            return self
+        for start in range(0, len(self), int(chunk_size)):
+            chunk = np.asarray(self.data[start:start + int(chunk_size)])
+            finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
+            if not finite.all():
+                bad = ", ".join(self._name(start + i) for i in np.flatnonzero(~finite)[:5])
+                raise ValueError(f"{name} contains NaN or infinite values (in ECG(s) {bad}); expected finite millivolts")
+        return self
 
     def __array__(self, dtype=None, copy=None):
         out = self._read(np.arange(len(self)))

@@ -234,8 +234,9 @@ def load_ludb(path=None, *, return_delineation=False):
     records = _ludb_records(data_dir)
     signals, rows, delineation = [], [], []
     for rec in records:
-        x, info = read_wfdb(data_dir / rec)
-        if info["leads"] != list(LEADS_12):
+        x, frame = read_wfdb(data_dir / rec)
+        x, info = x[0], frame.iloc[0]
+        if info["leads"] != LEADS_12:
             raise ECGFileError(f"{data_dir / rec}.hea: expected the 12 standard leads, got {info['leads']}")
         if signals and x.shape != signals[0].shape:
             raise ECGFileError(f"{data_dir / rec}.hea: shape {x.shape} differs from record 1's {signals[0].shape}")
@@ -429,4 +430,4 @@ def load_mitdb(path=None, record="100"):
     root = _dataset_dir(path, "mitdb")
     x, meta = read_wfdb(root / str(record))
     samples, symbols = _read_mit_annotations(root / f"{record}.atr")
-    return x[None], meta["fs"], samples, symbols
+    return x, float(meta.loc[0, "fs"]), samples, symbols

@@ -1,6 +1,9 @@
 """WFDB records (``.hea`` + ``.dat``/``.mat``) through the ``wfdb`` package.
 
 :func:`read_wfdb` and :func:`write_wfdb`; signals in millivolts, leads first.
+:func:`read_wfdb` validates the header with its own strict parser
+(``ecgsk.io._verify``) before ``wfdb`` reads the signal, and checks the
+header's checksums.
 """
 
 import os
@@ -10,46 +13,60 @@ import numpy as np
 
 from ecgsk.io._atomic import atomic_dir
 from ecgsk.io._common import _fail, _record_base, _reorder_standard, _units_factor
+from ecgsk.io._verify import _meta_frame, _parse_wfdb_header, _signal_file_bytes, _to_mv_float32
+from ecgsk.io.challenge import _comment_fields, _parse_age, _parse_sex
 from ecgsk.leads import LEADS_8, LEADS_12, canonical_lead_name
 from ecgsk.utils.validation import check_ecg_array
 
 __all__ = ["read_wfdb", "write_wfdb", "wfdb_gain"]
 
 
-def read_wfdb(path):
-    """Read a WFDB record into millivolts.
+def read_wfdb(path, *, verify=True):
+    """Read a WFDB record into millivolts, verifying its header and signal file first.
 
     Parameters
     ----------
     path : str or path-like
         The record name, with or without a ``.hea`` (or ``.dat``/``.mat``)
         suffix, e.g. ``"ludb/data/1"``.
+    verify : bool, default=True
+        Compare each signal with the checksum its header line carries (the
+        16-bit sum of its digital samples) and raise on a mismatch.  Pass
+        ``False`` to skip that comparison; every other check always runs.
 
     Returns
     -------
-    X : ndarray of float32, shape (n_leads, n_samples)
+    X : ndarray of float32, shape (1, n_leads, n_samples)
         Physical values in mV: ``(digital - baseline) / gain`` per lead, and
         leads recorded in µV (or V) converted to mV.  When the record holds the
         12 standard leads they are put in :data:`~ecgsk.leads.LEADS_12` order.
-    meta : dict
-        ``record`` (name), ``fs`` (Hz, float), ``leads`` (canonical names in the
-        order of ``X``), ``units`` (after conversion: ``"mV"`` for every
-        voltage channel; other channels, e.g. ``"mmHg"``, are left as they are),
-        ``units_original`` (as written in the header, same order),
-        ``adc_gain`` (digital units per original unit, same order),
-        ``comments`` (header comment lines, list of str), ``sig_len``.
+    meta : pandas.DataFrame
+        One row: ``record`` (file name without suffix), ``fs`` (Hz, float),
+        ``leads`` (tuple of canonical names in the order of ``X``), ``age``
+        (float, NaN when the comments give none), ``sex`` (``"M"``/``"F"``/None)
+        and ``dx`` (list of str) parsed from ``Age:``/``Sex:``/``Dx:`` comment
+        lines, ``units`` (after conversion: ``"mV"`` for every voltage channel;
+        other channels, e.g. ``"mmHg"``, are left as they are),
+        ``units_original`` (as written in the header), ``adc_gain`` (digital
+        units per original unit), ``comments`` (list of the header's comment
+        lines) and ``sig_len``.
 
     Raises
     ------
     ECGFileError
-        If the header or signal file is missing, malformed or truncated.
+        Naming the file and the field: a missing or malformed header; a
+        sampling rate or gain that is not a positive finite number; a signal
+        file name outside the record's folder; a signal file smaller than the
+        header's sample count needs (checked before anything is allocated); a
+        checksum mismatch (unless ``verify=False``); invalid-sample markers or
+        values that overflow float32.
 
     Examples
     --------
     >>> from ecgsk.datasets import get_data_home
     >>> X, meta = read_wfdb(get_data_home() / "ludb" / "data" / "1")
-    >>> X.shape, meta["fs"], meta["leads"][:3]
-    ((12, 5000), 500.0, ['I', 'II', 'III'])
+    >>> X.shape, float(meta.loc[0, "fs"]), meta.loc[0, "leads"][:3]
+    ((1, 12, 5000), 500.0, ('I', 'II', 'III'))
     """
     import wfdb
 
@@ -57,33 +74,68 @@ def read_wfdb(path):
     hea = base.with_name(base.name + ".hea")
     if not hea.is_file():
         _fail(hea, "WFDB header file not found")
+    header = _parse_wfdb_header(hea)
+    sig_len = _signal_file_bytes(hea, header)
+    signals = header["signals"]
     try:
-        record = wfdb.rdrecord(str(base))
+        record = wfdb.rdrecord(str(base), physical=False, return_res=64)
     except Exception as exc:  # wfdb raises many types for broken files
         _fail(hea, "could not read WFDB record (corrupt or truncated header/signal file?)", exc)
-    signal = record.p_signal
-    if signal is None or signal.ndim != 2 or signal.shape[1] != record.n_sig:
-        _fail(hea, f"no signal of the {record.n_sig} channels declared in the header could be read")
-    if record.sig_len is not None and signal.shape[0] != record.sig_len:
-        _fail(hea, f"signal has {signal.shape[0]} samples but the header declares {record.sig_len} (truncated?)")
-    units_original = list(record.units or ["mV"] * record.n_sig)
+    # wfdb's own header parser falls back to defaults where ours refuses; both must agree.
+    parsed = {
+        "fs": (float(record.fs), header["fs"]),
+        "signal count": (record.n_sig, header["n_sig"]),
+        "sig_len": (record.sig_len, sig_len),
+        "signal file names": (list(record.file_name or []), [s["file"] for s in signals]),
+        "formats": ([str(f) for f in record.fmt or []], [str(s["fmt"]) for s in signals]),
+        "ADC gains": ([float(g) for g in record.adc_gain or []], [s["gain"] for s in signals]),
+        "baselines": ([int(b) for b in record.baseline or []], [s["baseline"] for s in signals]),
+    }
+    for field, (theirs, ours) in parsed.items():
+        if theirs != ours:
+            _fail(hea, f"header field {field} is ambiguous: wfdb reads {theirs}, the header says {ours}")
+    digital = record.d_signal
+    if digital is None or digital.ndim != 2 or digital.shape != (sig_len, header["n_sig"]):
+        got = None if digital is None else digital.shape
+        _fail(hea, f"signal of shape {got} read, the header declares {(sig_len, header['n_sig'])} (truncated?)")
+    names = [s["name"] for s in signals]
+    if verify:
+        sums = np.mod(digital.sum(axis=0, dtype=np.int64), 65536)
+        for k, s in enumerate(signals):
+            if s["checksum"] is not None and int(sums[k]) != s["checksum"] % 65536:
+                want = s["checksum"]
+                got = int(sums[k]) - 65536 if sums[k] >= 32768 else int(sums[k])
+                _fail(
+                    base.parent / s["file"],
+                    f"checksum of signal {k + 1} ({names[k]}) is {got}, the header {hea.name} says {want} "
+                    "(corrupt signal file; read_wfdb(..., verify=False) skips this check)",
+                )
+    physical = record.dac(expanded=False, return_res=64, inplace=False)
+    if not np.isfinite(physical).all():
+        k = int(np.argwhere(~np.isfinite(physical))[0][1])
+        _fail(base.parent / signals[k]["file"], f"signal {k + 1} ({names[k]}) holds invalid-sample markers")
+    units_original = [s["units"] for s in signals]
     factors = [_units_factor(u) for u in units_original]
     units = ["mV" if f is not None else u for f, u in zip(factors, units_original)]
     factors = np.array([1.0 if f is None else f for f in factors])
-    X = (signal.T * factors[:, None]).astype(np.float32)
-    leads = [canonical_lead_name(n) for n in (record.sig_name or [f"ch{i}" for i in range(record.n_sig)])]
+    X = _to_mv_float32(hea, physical.T * factors[:, None])
+    leads = [canonical_lead_name(n) for n in names]
     X, leads, order = _reorder_standard(X, leads)
-    meta = {
-        "record": record.record_name,
-        "fs": float(record.fs),
-        "leads": leads,
-        "units": [units[i] for i in order],
-        "units_original": [units_original[i] for i in order],
-        "adc_gain": [float(record.adc_gain[i]) for i in order] if record.adc_gain else None,
-        "comments": list(record.comments or []),
-        "sig_len": int(signal.shape[0]),
+    fields = _comment_fields(header["comments"])
+    row = {
+        "record": base.name,
+        "fs": header["fs"],
+        "leads": tuple(leads),
+        "age": _parse_age(fields.get("age")),
+        "sex": _parse_sex(fields.get("sex")),
+        "dx": [d.strip() for d in fields.get("dx", "").split(",") if d.strip()],
+        "units": tuple(units[i] for i in order),
+        "units_original": tuple(units_original[i] for i in order),
+        "adc_gain": tuple(signals[i]["gain"] for i in order),
+        "comments": list(header["comments"]),
+        "sig_len": int(sig_len),
     }
-    return np.ascontiguousarray(X), meta
+    return np.ascontiguousarray(X)[None], _meta_frame([row])
 
 
 _INT16_MAX = 32767  # -32768 is WFDB's "no sample" in format 16

@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "check_ecg_array",
+    "is_lazy_ecg_input",
     "check_survival_target",
     "check_conditions",
     "check_n_samples",
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-def check_ecg_array(X, *, n_leads=None, min_samples=1, name="X", copy=False):
+def check_ecg_array(X, *, n_leads=None, min_samples=1, name="X", copy=False, lazy=False, chunk_size=256):
     """Validate an ECG batch and return it as float32 ``(n_ecgs, n_leads, n_samples)``.
 
     Parameters
@@ -43,10 +44,20 @@ def check_ecg_array(X, *, n_leads=None, min_samples=1, name="X", copy=False):
         Name used in error messages.
     copy : bool, default=False
         Force a copy even when no conversion is needed.
+    lazy : bool, default=False
+        For a ``numpy.memmap`` or an :class:`ecgsk.datasets.ECGDataset`
+        (see :func:`is_lazy_ecg_input`): check it ``chunk_size`` ECGs at a
+        time and return it as it is (a 2-D memmap as a ``(n, 1, T)`` view),
+        without converting it to float32 in memory.  Other input is
+        converted as usual.  False converts everything, so a memmap is read
+        whole.
+    chunk_size : int, default=256
+        ECGs per chunk of the lazy check.
 
     Returns
     -------
     ndarray of float32, shape (n_ecgs, n_leads, n_samples)
+        Or, with ``lazy=True``, the lazy input itself.
 
     Raises
     ------
@@ -63,6 +74,8 @@ def check_ecg_array(X, *, n_leads=None, min_samples=1, name="X", copy=False):
     >>> check_ecg_array(np.zeros((4, 500))).shape
     (4, 1, 500)
     """
+    if lazy and is_lazy_ecg_input(X):
+        return _check_lazy_ecg_array(X, n_leads=n_leads, min_samples=min_samples, name=name, chunk_size=chunk_size)
     if hasattr(X, "tocsr") or hasattr(X, "todense"):
         raise ValueError(f"{name}: sparse input is not supported; pass a dense array of ECGs in mV")
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
@@ -305,3 +318,62 @@ def check_latent_array(Z, n_columns, name="X"):
     if Z.shape[1] != n_columns:
         raise ValueError(f"latent vectors {name} have {Z.shape[1]} columns but latent_dim={n_columns}")
     return Z
+
+
+def is_lazy_ecg_input(X):
+    """Whether ``X`` is read on access: a ``numpy.memmap`` or an object flagged ``__ecg_lazy__``.
+
+    :class:`ecgsk.datasets.ECGDataset` carries the flag.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_lazy_ecg_input(np.zeros((2, 1, 5)))
+    False
+    """
+    return isinstance(X, np.memmap) or bool(getattr(type(X), "__ecg_lazy__", False))
+
+
+def _check_lazy_ecg_array(X, *, n_leads, min_samples, name, chunk_size):
+    """The lazy path of :func:`check_ecg_array`: shape from ``X.shape``, values chunk by chunk."""
+    shape = tuple(int(d) for d in X.shape)
+    dtype = np.dtype(getattr(X, "dtype", np.float32))
+    if np.iscomplexobj(np.empty(0, dtype)) or not (np.issubdtype(dtype, np.number) or dtype == bool):
+        raise TypeError(f"{name} must hold real numbers (millivolts); got dtype {dtype}")
+    if len(shape) == 2 and isinstance(X, np.memmap):
+        X, shape = X[:, None, :], (shape[0], 1, shape[1])
+    if len(shape) != 3:
+        raise ValueError(
+            f"{name} must have shape (n_ecgs, n_leads, n_samples), or (n_ecgs, n_samples) for a single lead; "
+            f"got a {len(shape)}-D array of shape {shape}"
+        )
+    if shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch: expected at least 1 ECG, got shape {shape}")
+    if shape[1] == 0 or shape[2] == 0:
+        raise ValueError(f"{name} has no leads or no samples: got shape {shape}")
+    if n_leads is not None:
+        allowed = (n_leads,) if isinstance(n_leads, numbers.Integral) else tuple(n_leads)
+        if shape[1] not in allowed:
+            expected = allowed[0] if len(allowed) == 1 else " or ".join(map(str, allowed))
+            raise ValueError(
+                f"{name} has {shape[1]} lead(s) but {expected} lead(s) were expected "
+                f"(shape received: {shape}; layout is (n_ecgs, n_leads, n_samples))"
+            )
+    if shape[2] < min_samples:
+        raise ValueError(
+            f"{name} has {shape[2]} samples per lead but at least {min_samples} are needed (shape received: {shape})"
+        )
+    chunk_size = check_int_param(chunk_size, "chunk_size")
+    if isinstance(X, np.memmap):
+        if np.issubdtype(dtype, np.floating):
+            for start in range(0, shape[0], chunk_size):
+                chunk = np.asarray(X[start:start + chunk_size])
+                finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
+                if not finite.all():
+                    rows = (start + np.flatnonzero(~finite))[:5].tolist()
+                    raise ValueError(
+                        f"{name} contains NaN or infinite values (in ECG(s) {rows}); expected finite millivolts"
+                    )
+    elif hasattr(X, "validate"):
+        X.validate(chunk_size=chunk_size, name=name)
+    return X

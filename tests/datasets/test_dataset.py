@@ -140,3 +140,56 @@ def test_torch_dataloader_accepts_it(int16_memmap):
     batches = list(torch.utils.data.DataLoader(ds, batch_size=4))
     assert [tuple(b.shape) for b in batches] == [(4, 3, 50), (3, 3, 50)]
     assert batches[0].dtype == torch.float32
+
+
+def test_map_is_lazy_and_checks_shape():
+    calls = []
+
+    def double(batch):
+        calls.append(len(batch))
+        return batch * 2
+
+    ds = ECGDataset(np.ones((5, 2, 3), np.float32)).map(double)
+    calls.clear()
+    assert ds.shape == (5, 2, 3) and ds[[0, 4]].sum() == 24.0 and calls == [2]
+    bad = ECGDataset(np.ones((2, 1, 3))).map(lambda b: b[:, :, :2], n_leads=1, n_samples=3)
+    with pytest.raises(ValueError, match="expected"):
+        bad[0]
+
+
+def test_validate_scans_float_data_in_chunks():
+    X = np.zeros((6, 1, 4))
+    X[4, 0, 1] = np.inf
+    with pytest.raises(ValueError, match=r"ECG\(s\) 4"):
+        ECGDataset(X).validate(chunk_size=2)
+    assert ECGDataset(X).subset([0, 1]).validate() is not None
+
+
+def test_lead_statistics_match_numpy():
+    from ecgsk.datasets.dataset import lead_statistics
+
+    X = np.random.default_rng(1).normal(size=(9, 3, 20))
+    lazy = lead_statistics(ECGDataset(X), chunk_size=4)
+    eager = lead_statistics(X)
+    for key in ("mean", "std", "abs_max"):
+        np.testing.assert_allclose(lazy[key], eager[key], rtol=1e-5)
+    np.testing.assert_allclose(eager["std"], X.std(axis=(0, 2)))
+
+
+def test_check_ecg_array_lazy_keeps_memmap_and_checks_in_chunks(tmp_path):
+    from ecgsk.utils.validation import check_ecg_array
+
+    arr = open_memmap(tmp_path / "f.npy", mode="w+", dtype=np.float32, shape=(5, 2, 10))
+    arr[:] = 0.5
+    arr[3, 1, 2] = np.nan
+    arr.flush()
+    mm = np.load(tmp_path / "f.npy", mmap_mode="r")
+    with pytest.raises(ValueError, match=r"ECG\(s\) \[3\]"):
+        check_ecg_array(mm, lazy=True, chunk_size=2)
+    good = np.load(tmp_path / "f.npy", mmap_mode="r")[:3]
+    assert check_ecg_array(good, lazy=True) is good
+    with pytest.raises(ValueError, match="3 lead"):
+        check_ecg_array(good, lazy=True, n_leads=3)
+    assert type(check_ecg_array(good)) is np.ndarray  # not lazy: converted in memory as before
+    ds = ECGDataset(good)
+    assert check_ecg_array(ds, lazy=True) is ds
