@@ -10,6 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT.parent / "shared" / "data"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The loaders' default data home is ECGSK_DATA, else ~/ecgsk_data; tests, doctests and README blocks
+# that call load_ludb() without a path read the real data beside the checkout.
+os.environ.setdefault("ECGSK_DATA", str(DATA_DIR))
 
 
 def pytest_sessionstart(session):

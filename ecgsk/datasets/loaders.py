@@ -4,7 +4,7 @@
 - :func:`load_ludb`, :func:`fetch_ludb`: the Lobachevsky University database
   (200 12-lead records with age, sex, diagnoses and P/QRS/T delineation).
 - :func:`load_cinc2021`, :func:`load_cpsc2019`, :func:`load_mitdb`: small real
-  datasets in ``../shared/data``.
+  datasets (in the data home, see :func:`get_data_home`).
 """
 
 import os
@@ -19,16 +19,18 @@ __all__ = ["get_data_home", "load_ludb", "fetch_ludb", "load_cinc2021", "load_cp
 
 
 def get_data_home(data_home=None):
-    """Return the directory that holds ecgsk's datasets.
+    """Return the directory that holds ecgsk's datasets, as scikit-learn's ``get_data_home``.
 
     The first of these that is set wins:
 
     1. the ``data_home`` argument,
     2. the environment variable ``ECGSK_DATA``,
-    3. ``shared/data`` next to the project checkout, i.e.
-       ``Path(ecgsk.__file__).resolve().parents[1].parent / "shared" / "data"``.
+    3. ``~/ecgsk_data``.
 
-    The directory is not created and need not exist.
+    ``~`` is expanded.  The directory is not created and need not exist (the
+    ``fetch_*`` functions create it when they download).  Each dataset lives
+    in its own folder inside it: ``ludb/``, ``cinc2021/``, ``cpsc2019/``,
+    ``mitdb/``, ``ptbxl/``, ``mimic-iv-ecg/``.
 
     Parameters
     ----------
@@ -48,7 +50,7 @@ def get_data_home(data_home=None):
     env = os.environ.get("ECGSK_DATA")
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    return Path("~/ecgsk_data").expanduser()
 
 
 def _dataset_dir(path, name):
@@ -190,6 +192,15 @@ def load_ludb(path=None, *, return_delineation=False):
     200 records of 10 s, 12 leads at 500 Hz (Kalyakulina et al., PhysioNet
     2020, ODC-By 1.0).
 
+    .. warning::
+       LUDB v1.0.1 as published stores every lead scaled to 1.000 mV
+       peak-to-peak (each lead's ADC gain is chosen so that its range is
+       exactly 1 mV).  Its absolute amplitudes are therefore not
+       physiological, and neither are the relations between its limb leads
+       (Einthoven's ``II = I + III``, ``aVR + aVL + aVF = 0``): do not use it
+       to judge amplitudes or lead-derivation, and do not mix its amplitudes
+       with those of other datasets without normalising both.
+
     Parameters
     ----------
     path : str or path-like, optional
@@ -321,17 +332,28 @@ def load_cinc2021(path=None):
     meta : pandas.DataFrame
         ``record``, ``age``, ``sex`` (``"M"``/``"F"``), ``dx`` (list of SNOMED
         CT codes as str), ``fs``, ``leads``; see
-        :func:`ecgsk.io.read_challenge_dir`.
+        :func:`ecgsk.io.read_challenge_dir`.  Then ``dx_abbreviation`` and
+        ``dx_name``: for each code of ``dx``, its abbreviation (``"NSR"``) and
+        name (``"sinus rhythm"``) from the challenge's SNOMED CT mapping
+        table, shipped with ecgsk (:func:`ecgsk.datasets.snomed_ct_cinc2021`:
+        the 133 diagnoses of the challenge's ``dx_mapping_scored.csv`` and
+        ``dx_mapping_unscored.csv``); a code outside that table keeps its code.
 
     Examples
     --------
     >>> X, meta = load_cinc2021()
     >>> X.shape
     (30, 12, 5000)
+    >>> meta.loc[0, "dx_abbreviation"]
+    ['TAb', 'NSR']
     """
+    from ecgsk.datasets.snomed import name_snomed_codes
     from ecgsk.io import read_challenge_dir
 
-    return read_challenge_dir(_dataset_dir(path, "cinc2021"))
+    X, meta = read_challenge_dir(_dataset_dir(path, "cinc2021"))
+    meta["dx_abbreviation"] = [name_snomed_codes(codes) for codes in meta["dx"]]
+    meta["dx_name"] = [name_snomed_codes(codes, field="name") for codes in meta["dx"]]
+    return X, meta
 
 
 def load_cpsc2019(path=None):

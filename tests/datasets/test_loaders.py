@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ecgsk
 from ecgsk.datasets import (
     fetch_ludb,
     get_data_home,
@@ -36,9 +35,12 @@ def _r_amplitude(x, fs):
 # data home
 # ---------------------------------------------------------------------------
 def test_get_data_home_default_env_and_argument(monkeypatch, tmp_path):
+    # scikit-learn's order: the argument, then ECGSK_DATA, then ~/ecgsk_data (never the checkout)
     monkeypatch.delenv("ECGSK_DATA", raising=False)
-    expected = Path(ecgsk.__file__).resolve().parents[1].parent / "shared" / "data"
-    assert get_data_home() == expected
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    assert get_data_home() == tmp_path / "user" / "ecgsk_data"
+    assert not (tmp_path / "user").exists()  # not created
+    assert get_data_home("~/elsewhere") == tmp_path / "user" / "elsewhere"
     monkeypatch.setenv("ECGSK_DATA", str(tmp_path))
     assert get_data_home() == tmp_path
     assert get_data_home(tmp_path / "x") == tmp_path / "x"
