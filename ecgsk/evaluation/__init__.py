@@ -8,3 +8,9 @@ trivial baselines, the rule that decides its verdict, and the verdict.
 from .report import REPORT_KINDS, EvaluationReport, MetricResult
 
 __all__ = ["EvaluationReport", "MetricResult", "REPORT_KINDS"]
+
+# Reconstruction and risk reports (issue 14, items 2-3).
+from .reconstruction import evaluate_reconstruction  # noqa: E402
+from .risk import evaluate_risk  # noqa: E402
+
+__all__ += ["evaluate_reconstruction", "evaluate_risk"]
