@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgsk.io._common import _fail, _record_base, _reorder_standard, _units_factor
+from ecgsk.io._verify import _check_samples, _parse_wfdb_header, _to_mv_float32
 from ecgsk.leads import canonical_lead_name
 
 __all__ = ["read_challenge_record", "read_challenge_dir"]
@@ -121,7 +122,10 @@ def read_challenge_record(path):
     Raises
     ------
     ECGFileError
-        If a file is missing, truncated or does not match its header.
+        Naming the file and the field: a file missing, truncated or not
+        matching its header (the shape of ``val`` is checked before it is
+        loaded); a sampling rate or gain that is not a positive finite number;
+        ``val`` holding NaN, infinite, complex or non-numeric values.
 
     Examples
     --------
@@ -130,7 +134,7 @@ def read_challenge_record(path):
     >>> X.shape, info["sex"]
     ((12, 5000), 'F')
     """
-    from scipy.io import loadmat
+    from scipy.io import loadmat, whosmat
 
     base = _record_base(path)
     hea = base.with_name(base.name + ".hea")
@@ -139,23 +143,39 @@ def read_challenge_record(path):
         _fail(hea, "header file not found")
     if not mat.is_file():
         _fail(mat, "signal file not found")
-    header = _parse_challenge_header(hea)
+    header = _parse_wfdb_header(hea)  # fs and gains positive and finite, plain signal file names
+    n_sig = header["n_sig"]
+    if header["sig_len"] is None:
+        _fail(hea, "the record line gives no number of samples (sig_len)")
+    for s in header["signals"]:
+        if s["file"] != mat.name:
+            _fail(hea, f"signal file {s['file']!r} is not the record's {mat.name!r}")
+    expected = (n_sig, header["sig_len"])
+    try:
+        found = {name: (shape, cls) for name, shape, cls in whosmat(str(mat))}
+    except Exception as exc:
+        _fail(mat, "could not read MATLAB file (corrupt or truncated?)", exc)
+    if "val" not in found:
+        _fail(mat, "no variable 'val' in the MATLAB file")
+    if tuple(found["val"][0]) != expected:  # checked before loadmat allocates anything
+        _fail(mat, f"'val' has shape {tuple(found['val'][0])}, header {hea.name} declares {expected}")
     try:
         contents = loadmat(str(mat), variable_names=["val"])
     except Exception as exc:
         _fail(mat, "could not read MATLAB file (corrupt or truncated?)", exc)
-    if "val" not in contents:
-        _fail(mat, "no variable 'val' in the MATLAB file")
-    val = np.asarray(contents["val"])
-    if val.ndim != 2 or val.shape != (header["n_sig"], header["sig_len"]):
-        _fail(mat, f"'val' has shape {val.shape}, header {hea.name} declares {(header['n_sig'], header['sig_len'])}")
-    gain = np.asarray(header["gain"], dtype=np.float64)[:, None]
-    baseline = np.asarray(header["baseline"], dtype=np.float64)[:, None]
-    factors = [_units_factor(u) for u in header["units"]]
+    val = _check_samples(mat, contents.get("val"), field="'val' samples")
+    if val.shape != expected:
+        _fail(mat, f"'val' has shape {val.shape}, header {hea.name} declares {expected}")
+    signals = header["signals"]
+    gain = np.array([s["gain"] for s in signals], dtype=np.float64)[:, None]
+    baseline = np.array([s["baseline"] for s in signals], dtype=np.float64)[:, None]
+    units = [s["units"] for s in signals]
+    factors = [_units_factor(u) for u in units]
     if any(f is None for f in factors):
-        _fail(hea, f"signal units {header['units']} are not all voltages (mV, uV, V)")
+        _fail(hea, f"signal units {units} are not all voltages (mV, uV, V)")
     factors = np.array(factors)[:, None]
-    X = ((val.astype(np.float64) - baseline) / gain * factors).astype(np.float32)
+    X = _to_mv_float32(mat, (val.astype(np.float64) - baseline) / gain * factors, field="'val' samples")
+    header["leads"] = [s["name"] for s in signals]
     leads = [canonical_lead_name(n) for n in header["leads"]]
     X, leads, _ = _reorder_standard(X, leads)
     fields = _comment_fields(header["comments"])

@@ -54,3 +54,57 @@ def test_read_challenge_truncated_mat_names_the_file(data_dir, tmp_path):
     (tmp_path / "HR06000.hea").write_text("\n".join(hea[:5]) + "\n")
     with pytest.raises(ECGFileError, match=r"HR06000\.hea"):
         read_challenge_record(tmp_path / "HR06000")
+
+
+# Issue 15, "Readers / read_challenge_record": each case below was returned without error before.
+
+
+def _challenge_copy(data_dir, tmp_path, record="HR06000"):
+    for ext in ("hea", "mat"):
+        shutil.copy(data_dir / "cinc2021" / f"{record}.{ext}", tmp_path / f"{record}.{ext}")
+    import scipy.io
+
+    return scipy.io.loadmat(str(tmp_path / f"{record}.mat"))["val"]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_read_challenge_refuses_non_finite_val(data_dir, tmp_path, bad):
+    import scipy.io
+
+    val = _challenge_copy(data_dir, tmp_path).astype(np.float64)
+    val[3, 100] = bad
+    scipy.io.savemat(str(tmp_path / "HR06000.mat"), {"val": val})
+    with pytest.raises(ECGFileError, match=r"HR06000\.mat: 'val' samples hold NaN or infinite values .*\(3, 100\)"):
+        read_challenge_record(tmp_path / "HR06000")
+
+
+def test_read_challenge_refuses_complex_val(data_dir, tmp_path):
+    import scipy.io
+
+    val = _challenge_copy(data_dir, tmp_path)
+    scipy.io.savemat(str(tmp_path / "HR06000.mat"), {"val": val + 1j})
+    with pytest.raises(ECGFileError, match=r"HR06000\.mat: 'val' samples are complex"):
+        read_challenge_record(tmp_path / "HR06000")
+
+
+@pytest.mark.parametrize("fs", ["0", "-500", "nan", "abc"])
+def test_read_challenge_refuses_a_bad_sampling_rate(data_dir, tmp_path, fs):
+    _challenge_copy(data_dir, tmp_path)
+    text = (tmp_path / "HR06000.hea").read_text()
+    (tmp_path / "HR06000.hea").write_text(text.replace("HR06000 12 500 5000", f"HR06000 12 {fs} 5000", 1))
+    with pytest.raises(ECGFileError, match=r"HR06000\.hea: sampling frequency \(fs\)"):
+        read_challenge_record(tmp_path / "HR06000")
+
+
+def test_read_challenge_refuses_a_bad_gain_and_a_wrong_shape(data_dir, tmp_path):
+    import scipy.io
+
+    val = _challenge_copy(data_dir, tmp_path)
+    text = (tmp_path / "HR06000.hea").read_text()
+    (tmp_path / "HR06000.hea").write_text(text.replace("1000.0(0)/mv", "nan(0)/mv", 1))
+    with pytest.raises(ECGFileError, match=r"HR06000\.hea: signal 1: ADC gain"):
+        read_challenge_record(tmp_path / "HR06000")
+    (tmp_path / "HR06000.hea").write_text(text)
+    scipy.io.savemat(str(tmp_path / "HR06000.mat"), {"val": val[:, :4000]})
+    with pytest.raises(ECGFileError, match=r"HR06000\.mat: 'val' has shape \(12, 4000\)"):
+        read_challenge_record(tmp_path / "HR06000")
