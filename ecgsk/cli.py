@@ -8,6 +8,7 @@ Examples
     $ ecgsk models
     $ ecgsk generate -n 5 -o out
     $ ecgsk train pulse2pulse my_ecgs/ -o p2p.ecgsk --epochs 50 --param model_size=25
+    $ ecgsk plot record.hea out/*.asc -o ecgs.pdf --layout 3x4+II
 """
 
 import argparse
@@ -77,6 +78,23 @@ def build_parser():
     tr.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
                     help="also save to the output file every N epochs")
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    pl = sub.add_parser(
+        "plot",
+        help="draw ECG files on calibrated ECG paper (PDF or PNG)",
+        description="Draw each ECG of the given files on ECG paper at exactly --speed mm/s and --gain mm/mV, one "
+        "page per ECG: a .pdf output is one multi-page file, a .png output one file per page (name-0.png, ...) "
+        "or the file itself for a single ECG. Reads .asc (deepfake-ecg), .hea/.mat (WFDB, CinC challenge), "
+        ".npy and .csv files.",
+    )
+    pl.add_argument("files", nargs="+", metavar="FILE", help="ECG files to draw")
+    pl.add_argument("-o", "--output", required=True, metavar="OUT.pdf|OUT.png", help="file to write")
+    pl.add_argument("--fs", type=float, default=None,
+                    help="sampling rate in Hz of files that do not record one (.asc, .npy, .csv; default 500); "
+                    "WFDB/challenge records use their header's")
+    pl.add_argument("--layout", default="3x4+II", choices=["3x4+II", "6x2", "12x1"], help="page layout")
+    pl.add_argument("--speed", type=float, default=25.0, help="paper speed in mm/s (default 25)")
+    pl.add_argument("--gain", type=float, default=10.0, help="gain in mm/mV (default 10)")
     return parser
 
 
@@ -177,6 +195,77 @@ def _one_line(exc):
     return " ".join(str(text).split())
 
 
+def _read_for_plot(path, fs):
+    """(batch, lead names or None, fs) of one file, read by its extension."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from . import io
+    from .leads import LEADS_8
+
+    def batch(X):  # readers return one record (leads, samples) or a batch
+        X = np.asarray(X)
+        return X[None] if X.ndim == 2 else X
+
+    def field(meta, key):  # a dict, or a one-row DataFrame per record
+        value = meta[key]
+        return value.iloc[0] if hasattr(value, "iloc") else value
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    base = path.with_suffix("") if suffix in (".hea", ".mat", ".dat") else path
+    if not (path.exists() or base.with_suffix(".hea").exists()):
+        raise FileNotFoundError(f"FILE: no such file: {path}")
+    if suffix in (".hea", ".mat", ".dat"):
+        if base.with_suffix(".mat").exists():
+            X, meta = io.read_challenge_record(base)
+        else:
+            X, meta = io.read_wfdb(base)
+        header_fs = float(field(meta, "fs"))
+        if fs is not None and float(fs) != header_fs:
+            raise ValueError(f"--fs {fs:g} contradicts the {header_fs:g} Hz in the header of {path}")
+        return batch(X), list(field(meta, "leads")), header_fs
+    default_fs = 500.0 if fs is None else fs
+    if suffix == ".asc":
+        return batch(io.read_asc(path)), list(LEADS_8), default_fs
+    if suffix == ".npy":
+        return batch(io.read_npy(path)), None, default_fs
+    if suffix == ".csv":
+        X, leads = io.read_csv(path)
+        return batch(X), list(leads), default_fs
+    raise ValueError(f"FILE: cannot read {path}: expected a .asc, .hea, .mat, .npy or .csv file")
+
+
+def _cmd_plot(args):
+    from pathlib import Path
+
+    from .plotting import plot_ecg, save_pages
+
+    for flag, value in (("--speed", args.speed), ("--gain", args.gain), ("--fs", args.fs)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{flag} must be a positive number; got {value:g}")
+    if Path(args.output).suffix.lower() not in (".pdf", ".png"):
+        raise ValueError(f"-o/--output must end in .pdf or .png; got {args.output!r}")
+    import matplotlib.pyplot as plt
+
+    pages = []
+    try:
+        for path in args.files:
+            X, leads, fs = _read_for_plot(path, args.fs)
+            for i, ecg in enumerate(X):
+                title = Path(path).name if len(X) == 1 else f"{Path(path).name} [{i}]"
+                pages.append(plot_ecg(ecg, fs=fs, layout=args.layout, speed=args.speed, gain=args.gain,
+                                      lead_names=leads, title=title))
+        written = save_pages(pages, args.output)
+    finally:
+        for fig in pages:
+            plt.close(fig)
+    where = str(written[0]) if len(written) == 1 else f"{written[0]} ... {written[-1].name}"
+    print(f"wrote {len(pages)} page(s) at {args.speed:g} mm/s, {args.gain:g} mm/mV to {where}")
+    return 0
+
+
 def main(argv=None):
     """Run the ``ecgsk`` command; returns the exit status.
 
@@ -197,6 +286,8 @@ def main(argv=None):
             return _cmd_generate(args)
         if args.command == "train":
             return _cmd_train(args)
+        if args.command == "plot":
+            return _cmd_plot(args)
     except (ValueError, FileExistsError, FileNotFoundError, ImportError, KeyError) as exc:
         print(f"ecgsk {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
