@@ -9,6 +9,7 @@ import numpy as np
 
 from ecgsk.io._atomic import atomic_path
 from ecgsk.io._common import _fail, _reorder_standard
+from ecgsk.io._verify import _default_leads, _to_mv_float32
 from ecgsk.leads import LEADS_8, LEADS_12, canonical_lead_name
 from ecgsk.utils.validation import check_ecg_array
 
@@ -62,7 +63,12 @@ def write_csv(X, out_dir, *, leads=None, start_id=0, fmt="%.6g"):
 
 
 def read_csv(path):
-    """Read one ECG from a CSV file with a header row of lead names (samples in rows, mV).
+    """Read one ECG from a CSV file: samples in rows, leads in columns, mV.
+
+    The first row holds the lead names.  A file whose first row is all
+    numbers has no header: it is read as data, and its columns are named
+    :data:`~ecgsk.leads.LEADS_12` for 12 columns, :data:`~ecgsk.leads.LEADS_8`
+    for 8, else ``ch0``, ``ch1``, ...
 
     Parameters
     ----------
@@ -78,7 +84,10 @@ def read_csv(path):
     Raises
     ------
     ECGFileError
-        If rows are ragged or values are not finite numbers.
+        Naming the file: ragged rows (a row with more or fewer fields than
+        the first, which is also how decimal commas such as ``0,5`` show),
+        values that are not finite real numbers, duplicate lead names, or an
+        empty file.
 
     Examples
     --------
@@ -92,15 +101,50 @@ def read_csv(path):
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path)
+        # Every field as text: no type guessing, no index column, a longer row is an error.
+        frame = pd.read_csv(
+            path, header=None, dtype=str, keep_default_na=False, skip_blank_lines=True, index_col=False,
+            on_bad_lines="error", engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        _fail(path, "empty CSV file")
+    except pd.errors.ParserError as exc:
+        _fail(path, "ragged rows: a row holds more fields than the first (decimal commas?)", exc)
     except Exception as exc:
         _fail(path, "could not parse CSV", exc)
-    try:
-        values = frame.to_numpy(dtype=np.float64)
-    except (ValueError, TypeError) as exc:
-        _fail(path, "non-numeric values", exc)
-    if values.size == 0 or not np.isfinite(values).all():
-        _fail(path, "empty, ragged or non-finite values (truncated?)")
-    leads = [canonical_lead_name(str(c)) for c in frame.columns]
-    X, leads, _ = _reorder_standard(values.T.astype(np.float32), leads)
+    cells = frame.to_numpy()
+    if frame.isna().to_numpy().any():
+        row = int(np.argwhere(frame.isna().to_numpy())[0][0])
+        _fail(path, f"ragged rows: line {row + 1} holds fewer fields than the first")
+
+    def numbers(rows):
+        out = np.empty(rows.shape, dtype=np.float64)
+        for (i, j), text in np.ndenumerate(rows):
+            try:
+                out[i, j] = float(text)
+            except ValueError:
+                return None, (i, j, text)
+        return out, None
+
+    first, _ = numbers(cells[:1])
+    if first is not None:  # headerless: the first row is data
+        body, leads = cells, _default_leads(cells.shape[1])
+        offset = 1
+    else:
+        leads = [canonical_lead_name(str(c).strip()) for c in cells[0]]
+        if len(set(leads)) != len(leads):
+            _fail(path, f"duplicate lead names in the header row {list(cells[0])}")
+        body, offset = cells[1:], 2
+    if body.shape[0] == 0:
+        _fail(path, "no data rows")
+    values, bad = numbers(body)
+    if values is None:
+        i, j, text = bad
+        what = "is empty (a ragged row?)" if not str(text).strip() else "is not a number"
+        _fail(path, f"line {i + offset}, column {j + 1}: {text!r} {what}")
+    if not np.isfinite(values).all():
+        i, j = np.argwhere(~np.isfinite(values))[0]
+        _fail(path, f"line {i + offset}, column {j + 1}: {body[i, j]!r} is not finite")
+    X = _to_mv_float32(path, values.T)
+    X, leads, _ = _reorder_standard(X, leads)
     return np.ascontiguousarray(X), leads

@@ -29,3 +29,30 @@ def test_npy_npz_csv_corrupt_name_the_file(tmp_path, ecg12):
     p.write_text(text[: len(text) // 2].rsplit(",", 1)[0] + "\n")
     with pytest.raises(ECGFileError, match=re.escape(p.name)):
         read_csv(p)
+
+
+# Issue 15, "Readers / read_csv": both files below were read without error, and wrongly, before.
+
+
+def test_read_csv_reads_a_headerless_file_correctly(tmp_path):
+    p = tmp_path / "headerless.csv"
+    np.savetxt(p, np.arange(24.0).reshape(3, 8), delimiter=",")  # the issue's file: 3 samples of 8 leads
+    X, leads = read_csv(p)  # was (8, 2): the first sample became the lead names
+    assert X.shape == (8, 3) and leads == ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
+    np.testing.assert_array_equal(X, np.arange(24.0).reshape(3, 8).T)
+
+
+def test_read_csv_refuses_decimal_commas_and_ragged_rows(tmp_path):
+    cases = {
+        "comma.csv": ("I,II\n0,5,1,25\n", "more fields than the first"),  # was [[1, 2], [25, 0]]
+        "short.csv": ("I,II\n1,2\n3\n", r"line 3, column 2: '' is empty"),
+        "nan.csv": ("I,II\n1,2\nnan,4\n", r"line 3, column 1: 'nan' is not finite"),
+        "complex.csv": ("I,II\n1,2j\n", r"line 2, column 2: '2j' is not a number"),
+        "dup.csv": ("I,i\n1,2\n", "duplicate lead names"),
+        "empty.csv": ("", "empty CSV file"),
+        "header_only.csv": ("I,II\n", "no data rows"),
+    }
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(ECGFileError, match=re.escape(name) + ".*" + message):
+            read_csv(tmp_path / name)
