@@ -127,6 +127,12 @@ def _memmap_origin(arr):
     return os.fspath(filename), start + pointer - base, arr.dtype.str, tuple(arr.shape)
 
 
+def _pread_into(fd, view, offset):
+    data = os.pread(fd, len(view), offset)
+    view[:len(data)] = data
+    return len(data)
+
+
 class ECGDataset(Sequence):
     """An ECG batch read record by record, in mV, from a memmap or a reader function.
 
@@ -354,11 +360,7 @@ class ECGDataset(Sequence):
                     )
                 out[j] = record
         else:
-            if len(rows) > 1 and np.all(np.diff(rows) == 1):
-                raw = self.data[int(rows[0]):int(rows[-1]) + 1]  # one contiguous read
-            else:
-                raw = self.data[rows]
-            raw = np.asarray(raw)
+            raw = self._raw(rows)
             if self._promote:
                 raw = raw[:, None, :]
             if self.gain is None:
@@ -375,6 +377,45 @@ class ECGDataset(Sequence):
                 f"ECG record(s) {', '.join(self._name(i) for i in bad[:5])} hold NaN or infinite values; "
                 "expected finite millivolts"
             )
+        return out
+
+    def _raw(self, rows):
+        """Stored values of ``rows``, as read from the file for a memmap (so they stay out of this process's RSS).
+
+        Reading a memmap through its mapping leaves every page read resident
+        in the process (a 2 GB epoch would be 2 GB of RSS); ``os.pread`` goes
+        through the page cache only.
+        """
+        origin = self.__dict__.get("_origin", False)
+        if origin is False:
+            origin = self._origin = _memmap_origin(self.data) if isinstance(self.data, np.memmap) else None
+        contiguous = len(rows) > 0 and bool(np.all(np.diff(rows) == 1))
+        if origin is None:
+            if contiguous:
+                return np.asarray(self.data[int(rows[0]):int(rows[-1]) + 1])  # one contiguous read
+            return np.asarray(self.data[rows])
+        filename, offset, dtype, shape = origin
+        dtype = np.dtype(dtype)
+        row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        fd = self.__dict__.get("_fd")
+        if fd is None or self.__dict__.get("_fd_pid") != os.getpid():
+            fd = self._fd = os.open(filename, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            self._fd_pid = os.getpid()
+        out = np.empty((len(rows),) + tuple(shape[1:]), dtype=dtype)
+        buffer = out.reshape(-1).view(np.uint8)
+        spans = [(int(rows[0]), len(rows))] if contiguous else [(int(r), 1) for r in rows]
+        position = 0
+        for first, count in spans:
+            want = count * row_bytes
+            view = memoryview(buffer[position:position + want])
+            done = 0
+            while done < want:
+                got = os.preadv(fd, [view[done:]], offset + first * row_bytes + done) if hasattr(os, "preadv") \
+                    else _pread_into(fd, view[done:], offset + first * row_bytes + done)
+                if got == 0:
+                    raise ValueError(f"{filename} is shorter than its header says (truncated?)")
+                done += got
+            position += want
         return out
 
     def _name(self, i):
@@ -514,7 +555,7 @@ class ECGDataset(Sequence):
                 pass
             return self
         for start in range(0, len(self), int(chunk_size)):
-            chunk = np.asarray(self.data[start:start + int(chunk_size)])
+            chunk = self._raw(np.arange(start, min(start + int(chunk_size), len(self))))
             finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
             if not finite.all():
                 bad = ", ".join(self._name(start + i) for i in np.flatnonzero(~finite)[:5])
@@ -534,6 +575,8 @@ class ECGDataset(Sequence):
     # -- pickling: a memmap travels as its file name, never as its contents ------------------
     def __getstate__(self):
         state = self.__dict__.copy()
+        for key in ("_fd", "_fd_pid", "_origin"):
+            state.pop(key, None)
         origin = _memmap_origin(self.data) if isinstance(self.data, np.memmap) else None
         if origin is not None:
             state["data"] = ("__memmap__",) + origin
