@@ -149,6 +149,7 @@ def _page(plt, ecg, overlay, names, *, fs, layout, speed, gain, seconds, title, 
         return ax
 
     _draw_paper(place(0, 0, paper_w, paper_h, "paper"), paper_w, paper_h)
+    panels = []
     top = paper_h
     for row, (lo, hi), height in zip(rows, limits, row_mm):
         top -= height
@@ -162,6 +163,7 @@ def _page(plt, ecg, overlay, names, *, fs, layout, speed, gain, seconds, title, 
         for column, (lead, a, b, name) in enumerate(row):
             width = (b - a) / fs * speed
             ax = place(x, top, width, height, name)
+            panels.append(ax)
             t = np.arange(a, b) / fs
             ax.plot(t, ecg[lead, a:b], color="black", lw=0.6, label=label)
             if overlay is not None:
@@ -181,7 +183,7 @@ def _page(plt, ecg, overlay, names, *, fs, layout, speed, gain, seconds, title, 
     fig.text(1 - _MARGIN_MM / page_w, (_MARGIN_MM + paper_h + 3) / page_h, header, ha="right", va="bottom",
              fontsize=8)
     if overlay is not None:
-        fig.legend(*fig.axes[2].get_legend_handles_labels(), loc="upper right", fontsize=8, frameon=False,
+        fig.legend(*panels[0].get_legend_handles_labels(), loc="upper right", fontsize=8, frameon=False,
                    bbox_to_anchor=(1 - _MARGIN_MM / page_w, 1 - 1 / page_h), ncol=2)
     fig.ecg_layout = layout
     return fig
@@ -234,8 +236,8 @@ def plot_ecg(X, fs=500, layout="3x4+II", speed=25, gain=10, *, lead_names=None, 
     overlay_label, label : str
         Legend labels of ``overlay`` and ``X`` (the legend appears only with
         an overlay).
-    title : str, optional
-        Printed above the paper (the same on every page).
+    title : str or sequence of str, optional
+        Printed above the paper: one for every page, or one per ECG.
     seconds : float, default=10.0
         Length of a full-width row: longer records are cut to their first
         ``seconds``.
@@ -259,7 +261,7 @@ def plot_ecg(X, fs=500, layout="3x4+II", speed=25, gain=10, *, lead_names=None, 
     ------
     ValueError
         For a 4-D, empty or non-finite ``X``, an ``overlay`` of another shape,
-        a wrong number of ``lead_names``, an unknown ``layout``, non-positive
+        a wrong number of ``lead_names`` or ``title`` strings, an unknown ``layout``, non-positive
         ``fs``, ``speed``, ``gain`` or ``seconds``, or a ``path`` of another
         format.
     ImportError
@@ -300,10 +302,13 @@ def plot_ecg(X, fs=500, layout="3x4+II", speed=25, gain=10, *, lead_names=None, 
         if overlay is not None:
             overlay_batch = _standard_12(overlay_batch, lead_names)[0]
         batch, lead_names = standard
+    titles = [title] * n_ecgs if title is None or isinstance(title, str) else list(title)
+    if len(titles) != n_ecgs:
+        raise ValueError(f"title must be one str or one per ECG; got {len(titles)} titles for {n_ecgs} ECGs")
     plt = _pyplot()
     figures = [
         _page(plt, batch[i], None if overlay is None else overlay_batch[i], lead_names, fs=fs, layout=drawn_layout,
-              speed=speed, gain=gain, seconds=seconds, title=title, label=label, overlay_label=overlay_label,
+              speed=speed, gain=gain, seconds=seconds, title=titles[i], label=label, overlay_label=overlay_label,
               n_samples=n_samples)
         for i in range(n_ecgs)
     ]

@@ -156,8 +156,9 @@ def test_single_lead_short_records_and_long_records():
 
 def test_batch_gives_one_page_each_and_a_multipage_pdf(tmp_path):
     X = make_synthetic_ecgs(3, n_samples=5000, random_state=0)
-    pages = plot_ecg(X, path=tmp_path / "batch.pdf", title="three")
+    pages = plot_ecg(X, path=tmp_path / "batch.pdf", title=["a", "b", "c"])
     assert isinstance(pages, list) and len(pages) == 3
+    assert [[t.get_text() for t in page.texts][0] for page in pages] == ["a", "b", "c"]
     data = (tmp_path / "batch.pdf").read_bytes()
     try:
         from pypdf import PdfReader
@@ -181,6 +182,8 @@ def test_plot_ecg_rejects_bad_input(ecg):
         plot_ecg(ecg, overlay=ecg[:, :100])
     with pytest.raises(ValueError, match="lead_names"):
         plot_ecg(ecg, lead_names=["I"])
+    with pytest.raises(ValueError, match="title must be one str or one per ECG"):
+        plot_ecg(ecg[None], title=["a", "b"])
     with pytest.raises(ValueError, match="layout must be one of"):
         plot_ecg(ecg, layout="4x3")
     for name in ("speed", "gain", "fs", "seconds"):
