@@ -8,6 +8,7 @@ byte-identical to ``deepfakeecg.generate`` (which calls
 vectorised lookup-table formatter.
 """
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,10 @@ __all__ = [
 
 
 def read_asc(path, *, n_samples=None):
-    """Read a deepfake-ecg ``.asc`` file: rows of 8 integers in µV (I, II, V1-V6).
+    """Read a deepfake-ecg ``.asc`` file: rows of 8 (or 12) integers in µV.
+
+    The file is parsed in blocks of about 4 MB (``np.loadtxt`` per block), so
+    memory stays within a few times the file size.
 
     Parameters
     ----------
@@ -38,14 +42,18 @@ def read_asc(path, *, n_samples=None):
 
     Returns
     -------
-    ndarray of float32, shape (8, n_samples)
-        In mV (µV / 1000), leads in :data:`~ecgsk.leads.LEADS_8` order.
+    ndarray of float32, shape (8, n_samples) or (12, n_samples)
+        In mV (µV / 1000): 8 columns are the leads of
+        :data:`~ecgsk.leads.LEADS_8`, 12 columns those of
+        :data:`~ecgsk.leads.LEADS_12` (as ``ecgsk generate --leads 12``
+        writes them).
 
     Raises
     ------
     ECGFileError
-        If the file is empty, a row does not hold exactly 8 integers, or the
-        row count differs from ``n_samples``.
+        Naming the file: empty, a row that does not hold 8 or 12 integers (or
+        as many as the first row), an integer beyond int64, or a row count
+        other than ``n_samples``.
 
     Examples
     --------
@@ -56,33 +64,77 @@ def read_asc(path, *, n_samples=None):
     >>> X.shape, round(float(X[0, 0]), 6)
     ((8, 5), 0.001)
     """
-    values = _read_asc_int(path, n_samples=n_samples)
-    return np.ascontiguousarray((values.T / 1000.0).astype(np.float32))
+    chunks = _read_asc_blocks(path, n_samples=n_samples, convert=lambda v: (v / 1000.0).astype(np.float32))
+    return np.ascontiguousarray(np.concatenate(chunks).T)
 
 
-def _read_asc_int(path, *, n_samples=None, n_cols=8):
+def _read_asc_int(path, *, n_samples=None):
+    """The integer µV of an ``.asc`` file as int64, shape (n_samples, n_columns)."""
+    return np.concatenate(_read_asc_blocks(path, n_samples=n_samples, convert=lambda v: v))
+
+
+_ASC_BLOCK = 1 << 22
+
+
+def _read_asc_blocks(path, *, n_samples=None, convert):
+    """Parse an ``.asc`` file block by block; returns the converted (rows, n_cols) chunks."""
+    import io
+
+    chunks, n_cols, rows, line = [], None, 0, 1
     try:
-        data = Path(path).read_bytes()
+        stream = open(path, "rb")
     except OSError as exc:
         _fail(path, "could not read file", exc)
-    if not data.strip():
+    with stream:
+        rest = b""
+        while True:
+            block = stream.read(_ASC_BLOCK)
+            data = rest + block
+            if block:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    rest = data
+                    continue
+                data, rest = data[:cut], data[cut:]
+            elif data.strip():
+                # np.savetxt ends every row with a newline: a last row without one was cut.
+                _fail(path, f"the last line ({data[-40:]!r}) has no newline: the file is truncated")
+            if not data.strip():
+                if not block:
+                    break
+                line += data.count(b"\n")
+                continue
+            try:
+                text = data.decode("ascii")
+            except UnicodeDecodeError as exc:
+                _fail(path, f"non-ASCII bytes after line {line} (not an .asc text file)", exc)
+            try:
+                values = np.loadtxt(io.StringIO(text), dtype=np.int64, comments=None, ndmin=2)
+            except ValueError as exc:
+                token = re.search(r"could not convert string '([^']*)'", str(exc))
+                if token and re.fullmatch(r"[-+]?\d+", token.group(1)):
+                    _fail(path, f"integer {token.group(1)} (lines {line}-{line + text.count(chr(10))}) is beyond int64")
+                what = "a row holds a different number of values than the first (truncated?)"
+                if "number of columns" not in str(exc):
+                    what = "non-integer value"
+                _fail(path, f"lines {line}-{line + text.count(chr(10))}: {what}", exc)
+            if n_cols is None:
+                n_cols = values.shape[1]
+                if n_cols not in (8, 12):
+                    _fail(path, f"line 1 holds {n_cols} values, expected 8 or 12 integers per row")
+            elif values.shape[1] != n_cols:
+                _fail(path, f"lines {line}-{line + text.count(chr(10))} hold {values.shape[1]} values per row, "
+                      f"the first rows {n_cols} (truncated?)")
+            chunks.append(convert(values))
+            rows += values.shape[0]
+            line += text.count("\n")
+            if not block:
+                break
+    if not chunks:
         _fail(path, "empty .asc file")
-    lines = data.splitlines()
-    if lines and not lines[-1].strip():
-        lines = lines[:-1]
-    rows = [ln.split() for ln in lines]
-    bad = next((i for i, row in enumerate(rows) if len(row) != n_cols), None)
-    if bad is not None:
-        _fail(path, f"line {bad + 1} holds {len(rows[bad])} values, expected {n_cols} integers (truncated?)")
-    tokens = [tok for row in rows for tok in row]
-    try:
-        values = np.array(tokens, dtype=np.int64)
-    except ValueError as exc:
-        _fail(path, "non-integer value in .asc file", exc)
-    values = values.reshape(len(lines), n_cols)
-    if n_samples is not None and values.shape[0] != n_samples:
-        _fail(path, f"{values.shape[0]} rows but {n_samples} were expected (truncated?)")
-    return values
+    if n_samples is not None and rows != n_samples:
+        _fail(path, f"{rows} rows but {n_samples} were expected (truncated?)")
+    return chunks
 
 
 def read_asc_dir(path, *, n_samples=None):

@@ -168,3 +168,43 @@ def test_read_asc_corrupt_files_name_the_file(tmp_path):
     shutil.copy(tmp_path / "short.asc", only / "1.asc")
     with pytest.raises(ECGFileError, match=r"1\.asc"):
         read_asc_dir(only)  # all files must match the first one's length
+
+
+# Issue 15, "Readers / read_asc", and issue 16's 12-lead .asc.
+
+
+def test_read_asc_integer_beyond_int64_names_the_file(tmp_path):
+    p = tmp_path / "big.asc"
+    rows = ["1 2 3 4 5 6 7 8"] * 3 + [f"1 2 3 {2**70} 5 6 7 8"]
+    p.write_text("\n".join(rows) + "\n")  # was a bare OverflowError
+    with pytest.raises(ECGFileError, match=rf"big\.asc: integer {2**70} .*beyond int64"):
+        read_asc(p)
+
+
+def test_read_asc_reads_12_columns_as_leads_12(tmp_path):
+    rng = np.random.RandomState(1)
+    U = rng.randint(-3000, 3000, size=(2, 12, 700))
+    paths = write_asc_microvolts(U, tmp_path)
+    X = read_asc(paths[0])  # was "line 1 holds 12 values, expected 8"
+    assert X.shape == (12, 700)
+    np.testing.assert_array_equal(np.round(X * 1000).astype(int), U[0])
+    Xd, names = read_asc_dir(tmp_path)
+    assert Xd.shape == (2, 12, 700) and names == ["0", "1"]
+    (tmp_path / "bad.asc").write_text("1 2 3 4 5 6 7 8 9 10\n")
+    with pytest.raises(ECGFileError, match=r"bad\.asc: line 1 holds 10 values, expected 8 or 12"):
+        read_asc(tmp_path / "bad.asc")
+
+
+def test_read_asc_streams_across_blocks(tmp_path, monkeypatch):
+    # Blocks of 100 bytes cut most rows in two: the parser must carry the rest over.
+    import ecgsk.io.asc as asc
+
+    rng = np.random.RandomState(2)
+    U = rng.randint(-99999, 99999, size=(1, 8, 300))
+    p = write_asc_microvolts(U, tmp_path)[0]
+    monkeypatch.setattr(asc, "_ASC_BLOCK", 100)
+    np.testing.assert_array_equal(np.round(read_asc(p, n_samples=300) * 1000).astype(int), U[0])
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) - 5])  # cut inside the last row
+    with pytest.raises(ECGFileError, match=r"0\.asc: the last line .* has no newline: the file is truncated"):
+        read_asc(p)
