@@ -95,6 +95,7 @@ def build_parser():
     pl.add_argument("--layout", default="3x4+II", choices=["3x4+II", "6x2", "12x1"], help="page layout")
     pl.add_argument("--speed", type=float, default=25.0, help="paper speed in mm/s (default 25)")
     pl.add_argument("--gain", type=float, default=10.0, help="gain in mm/mV (default 10)")
+    _add_evaluate(sub)
     return parser
 
 
@@ -266,6 +267,101 @@ def _cmd_plot(args):
     return 0
 
 
+def _add_evaluate(sub):
+    ev = sub.add_parser(
+        "evaluate",
+        help="evaluate synthetic ECGs (or lead-I reconstructions) against real ones, each metric next to its floor",
+        description="Write an HTML report (and optionally JSON) of ecgsk.evaluation: every metric of the synthetic "
+        "set next to a real-against-real floor, or, with --reconstruction, per-lead r, RMSE and amplitude slopes "
+        "of reconstructions next to a mean-template floor (and a ridge floor with --train). Folders of WFDB / "
+        "challenge (.hea), deepfake-ecg .asc or .npy records. Exit status 0 whatever the verdict "
+        "(1 with --fail-on-reject when rejected).",
+    )
+    ev.add_argument("--real", default=None, metavar="DIR", help="folder of real ECGs (the reference)")
+    ev.add_argument("--synthetic", default=None, metavar="DIR", help="folder of synthetic ECGs")
+    ev.add_argument("--reconstruction", action="store_true",
+                    help="evaluate lead-I reconstructions: --true DIR --predicted DIR (records in the same order)")
+    ev.add_argument("--true", default=None, metavar="DIR", help="with --reconstruction: the true 12-lead ECGs")
+    ev.add_argument("--predicted", default=None, metavar="DIR", help="with --reconstruction: the reconstructions")
+    ev.add_argument("--train", default=None, metavar="DIR",
+                    help="the model's training ECGs (memorisation metrics; the ridge floor of reconstructions)")
+    ev.add_argument("--fs", type=float, default=500.0,
+                    help="sampling rate in Hz (default 500); WFDB headers that say otherwise are an error")
+    ev.add_argument("-o", "--output", required=True, metavar="report.html", help="HTML report to write")
+    ev.add_argument("--json", default=None, metavar="out.json", help="also write the report as JSON")
+    ev.add_argument("--seed", type=int, default=0, help="random state of the splits and bootstraps (default 0)")
+    ev.add_argument("--fail-on-reject", action="store_true", help="exit with status 1 when the verdict is reject")
+
+
+def _read_ecg_folder(path, flag, fs):
+    """(X, lead names) of a folder of records; the one place that reads folders for ``ecgsk evaluate``."""
+    from .training import read_training_folder
+
+    if path is None:
+        raise ValueError(f"{flag} DIR is required")
+    try:
+        X, leads, file_fs = read_training_folder(path)
+    except FileNotFoundError:
+        raise ValueError(f"{flag}: {path} is not a folder of ECG records") from None
+    except ValueError as exc:
+        raise ValueError(f"{flag}: {_one_line(exc)}") from None
+    if abs(float(file_fs) - float(fs)) > 1e-6:
+        raise ValueError(f"{flag}: the records of {path} are at {file_fs:g} Hz but --fs is {fs:g}; resample them "
+                         "or pass --fs")
+    return X, tuple(leads)
+
+
+def _common_leads(sets):
+    """Crop every (X, leads) to the leads they share (LEADS_12 order) and to the shortest length."""
+    names = [leads for _, leads in sets]
+    shared = [lead for lead in names[0] if all(lead in other for other in names[1:])]
+    if not shared:
+        raise ValueError(f"the folders share no lead: {[list(n) for n in names]}")
+    length = min(X.shape[-1] for X, _ in sets)
+    return [X[:, [leads.index(lead) for lead in shared], :length] for X, leads in sets], shared
+
+
+def _cmd_evaluate(args):
+    if not args.fs > 0:
+        raise ValueError(f"--fs must be a positive sampling rate; got {args.fs:g}")
+    if args.reconstruction:
+        from .evaluation import evaluate_reconstruction
+
+        if args.real or args.synthetic:
+            raise ValueError("--reconstruction takes --true and --predicted, not --real/--synthetic")
+        sets = [_read_ecg_folder(args.true, "--true", args.fs), _read_ecg_folder(args.predicted, "--predicted", args.fs)]
+        if args.train:
+            sets.append(_read_ecg_folder(args.train, "--train", args.fs))
+        arrays, leads = _common_leads(sets)
+        if len(arrays[0]) != len(arrays[1]):
+            raise ValueError(f"--predicted has {len(arrays[1])} records but --true has {len(arrays[0])}; they must "
+                             "pair one to one")
+        if leads[0] != "I":
+            raise ValueError(f"--true: reconstructions are scored from lead I, which the folders lack (leads {leads})")
+        report = evaluate_reconstruction(arrays[0], arrays[1], fs=args.fs, train=arrays[2] if args.train else None,
+                                         random_state=args.seed)
+    else:
+        from .evaluation import evaluate_generator
+
+        if args.true or args.predicted:
+            raise ValueError("--true/--predicted need --reconstruction")
+        sets = [_read_ecg_folder(args.real, "--real", args.fs), _read_ecg_folder(args.synthetic, "--synthetic", args.fs)]
+        if args.train:
+            sets.append(_read_ecg_folder(args.train, "--train", args.fs))
+        arrays, leads = _common_leads(sets)
+        report = evaluate_generator(arrays[0], arrays[1], fs=args.fs, train=arrays[2] if args.train else None,
+                                    random_state=args.seed, reference=f"real ECGs in {args.real}")
+    report.to_html(args.output)
+    if args.json:
+        report.to_json(args.json)
+    failed = report.failed
+    verdict = "PASS" if report.passed else "REJECT"
+    detail = f"; failed: {', '.join(failed[:8])}{' ...' if len(failed) > 8 else ''}" if failed else ""
+    print(f"verdict: {verdict} ({len(failed)} of {len(report.metrics)} metrics failed{detail}); leads "
+          f"{', '.join(leads)}; wrote {args.output}" + (f" and {args.json}" if args.json else ""))
+    return 1 if (args.fail_on_reject and not report.passed) else 0
+
+
 def main(argv=None):
     """Run the ``ecgsk`` command; returns the exit status.
 
@@ -286,6 +382,8 @@ def main(argv=None):
             return _cmd_generate(args)
         if args.command == "train":
             return _cmd_train(args)
+        if args.command == "evaluate":
+            return _cmd_evaluate(args)
         if args.command == "plot":
             return _cmd_plot(args)
     except (ValueError, FileExistsError, FileNotFoundError, ImportError, KeyError) as exc:
