@@ -1,7 +1,11 @@
 """Event-detection metrics: :func:`peak_detection_f1` (higher is better).
 """
 
+import numbers
+
 import numpy as np
+
+from ..utils.constraints import Interval, validate_params
 
 __all__ = ["peak_detection_f1"]
 
@@ -32,6 +36,8 @@ def peak_detection_f1(detections, references, tol, spans=None, *, return_counts=
     >>> peak_detection_f1([[100, 300, 500]], [[102, 298]], tol=5)
     0.8
     """
+    validate_params({"tol": tol, "return_counts": return_counts},
+                    {"tol": [Interval(numbers.Real, 0, None)], "return_counts": [bool]}, owner="peak_detection_f1")
     if len(detections) != len(references):
         raise ValueError(f"{len(detections)} detection lists but {len(references)} reference lists")
     tp = fp = fn = 0

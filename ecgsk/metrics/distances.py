@@ -4,10 +4,12 @@
 scipy.linalg is imported lazily, only by ``method="sqrtm"``.
 """
 
+import numbers
 import warnings
 
 import numpy as np
 
+from ..utils.constraints import Interval, validate_params
 from ..utils.validation import check_ecg_array
 from .features import ecg_features
 from .signal import _TINY, _pair, _reduce
@@ -151,8 +153,9 @@ def mmd_seed(x, y, *, bandwidth=1.0, reduce="mean", block=2048):
     True
     """
     x, y = _pair(x, y)
-    if not float(bandwidth) > 0:
-        raise ValueError(f"bandwidth must be positive; got {bandwidth!r}")
+    validate_params({"bandwidth": bandwidth, "block": block},
+                    {"bandwidth": [Interval(numbers.Real, 0, None, closed="neither")],
+                     "block": [Interval(numbers.Integral, 1, None)]}, owner="mmd_seed")
     n, L, T = x.shape
     if T < 2:
         raise ValueError("mmd_seed needs at least 2 samples per signal")

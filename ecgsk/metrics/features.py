@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from ..utils.constraints import Interval, validate_params
 from ..utils.validation import check_ecg_array
 
 __all__ = ["feature_names", "ecg_features"]
@@ -283,6 +284,13 @@ def _chunk_features(X, fs):
     return np.concatenate([per_lead.reshape(n, -1), np.clip(corr, -1.0, 1.0), glob], axis=1)
 
 
+_ECG_FEATURES_CONSTRAINTS = {
+    "fs": [Interval(numbers.Real, 0, None, closed="neither")],
+    "return_names": [bool],
+    "chunk_size": [None, Interval(numbers.Integral, 1, None)],
+}
+
+
 def ecg_features(X, fs=500, *, return_names=False, chunk_size=None):
     """Morphology, rhythm and spectral features of each ECG, for distribution metrics.
 
@@ -330,7 +338,7 @@ def ecg_features(X, fs=500, *, return_names=False, chunk_size=None):
     return_names : bool, default=False
         Also return the list of feature names.
     chunk_size : int, optional
-        Records per chunk (default: about 4 million samples per chunk).
+        Records per chunk, at least 1 (default: about 4 million samples per chunk).
 
     Returns
     -------
@@ -349,8 +357,8 @@ def ecg_features(X, fs=500, *, return_names=False, chunk_size=None):
     >>> bool(((hr > 55) & (hr < 65)).all())
     True
     """
-    if not (isinstance(fs, numbers.Real) and fs > 0):
-        raise ValueError(f"fs must be a positive number; got {fs!r}")
+    validate_params({"fs": fs, "return_names": return_names, "chunk_size": chunk_size},
+                    _ECG_FEATURES_CONSTRAINTS, owner="ecg_features")
     X = check_ecg_array(X)  # float32
     n, L, T = X.shape
     if chunk_size is None:

@@ -78,7 +78,8 @@ def prd(x, y, *, reduce=True):
     """Percent root-mean-square difference ``100·sqrt(Σ(x−y)²/Σx²)``. **Lower is better.**
 
     ``x`` is the reference.  Sums run over all leads and samples of one ECG.
-    An all-zero reference gives a huge value instead of a division by zero.
+    An all-zero reference gives a huge finite value (``100·sqrt(Σy²/tiny)``)
+    instead of a division by zero or inf.
 
     Parameters
     ----------
@@ -100,7 +101,8 @@ def prd(x, y, *, reduce=True):
     x, y = _pair(x, y)
     num = np.sum((x - y) ** 2, axis=(1, 2))
     den = np.sum(x**2, axis=(1, 2))
-    per_ecg = 100.0 * np.sqrt(num / np.maximum(den, _TINY))
+    # sqrt of each sum first: num / tiny overflows to inf, sqrt(num) / sqrt(tiny) stays finite (<= ~1e174)
+    per_ecg = 100.0 * np.sqrt(num) / np.sqrt(np.maximum(den, _TINY))
     return _reduce(per_ecg, reduce)
 
 
@@ -133,7 +135,7 @@ def prd_seed(x, y, *, reduce="mean"):
     x, y = _pair(x, y)
     num = np.sum((x - y) ** 2, axis=(1, 2))
     den = np.sum(x**2, axis=(1, 2))
-    per_pair = np.sqrt(100.0 * num / np.maximum(den, _TINY))
+    per_pair = 10.0 * np.sqrt(num) / np.sqrt(np.maximum(den, _TINY))
     return _reduce(per_pair, reduce)
 
 

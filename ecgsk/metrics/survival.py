@@ -24,6 +24,11 @@ def concordance_index(y, risk):
         Survival target.
     risk : array-like of shape (n,)
 
+    Raises
+    ------
+    ValueError
+        If there is no comparable pair, e.g. every event is censored.
+
     Notes
     -----
     lifelines' ``concordance_index`` expects predicted *times* (higher =
@@ -44,4 +49,14 @@ def concordance_index(y, risk):
         raise ValueError(f"risk has {len(risk)} values but y has {len(time)} rows")
     if not np.isfinite(risk).all():
         raise ValueError("risk scores contain NaN or infinite values")
-    return float(lifelines_cindex(time, -risk, event))
+    no_pairs = ValueError(
+        f"concordance_index needs at least one comparable pair (an event at a time before some other "
+        f"record's time); got {len(time)} record(s) with {int(event.sum())} event(s)"
+        + (", every one censored" if not event.any() else "")
+    )
+    if not event.any() or not (time[event].min() < time.max()):
+        raise no_pairs
+    try:
+        return float(lifelines_cindex(time, -risk, event))
+    except ZeroDivisionError:  # lifelines' "No admissable pairs in the dataset."
+        raise no_pairs from None

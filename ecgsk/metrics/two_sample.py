@@ -3,10 +3,12 @@
 scikit-learn and threadpoolctl are imported lazily, inside the function.
 """
 
+import numbers
 import warnings
 
 import numpy as np
 
+from ..utils.constraints import Interval, validate_params
 from ..utils.validation import check_ecg_array
 from .features import ecg_features
 
@@ -62,6 +64,7 @@ def classifier_two_sample_test(real, generated, fs=500, random_state=0, *, cv=5)
     generated = check_ecg_array(generated, name="generated")
     if real.shape[1] != generated.shape[1]:
         raise ValueError(f"real and generated need the same lead count; got {real.shape[1]} and {generated.shape[1]}")
+    validate_params({"cv": cv}, {"cv": [Interval(numbers.Integral, 2, None)]}, owner="classifier_two_sample_test")
     n_splits = min(int(cv), len(real), len(generated))
     if n_splits < 2:
         raise ValueError("the classifier two-sample test needs at least 2 ECGs in each set")

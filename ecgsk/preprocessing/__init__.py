@@ -10,7 +10,8 @@ Never imports torch.
 - Leads: :class:`LeadDeriver` (8 -> 12), :class:`LeadSelector`.
 - Segmentation: :class:`Crop`, :class:`WindowSegmenter` (+
   :func:`repeat_for_windows`), :class:`MedianBeat`, :class:`BeatSegmenter`.
-- R peaks: :class:`RPeakDetector`, :func:`detect_rpeaks`, :func:`heart_rate`, :func:`qrs_magnitude`.
+- R peaks: :class:`RPeakDetector`, :func:`detect_rpeaks`, :func:`heart_rate`, :func:`qrs_magnitude`,
+  :func:`min_rpeak_samples`.
 - Covariates: :class:`ConditionEncoder` (per-record conditions to standardised numbers).
 
 Examples
@@ -26,7 +27,7 @@ from .conditions import ConditionEncoder
 from .filters import BandpassFilter, BaselineWanderRemoval, FilterChain, NotchFilter, combine_filters
 from .leads import LeadDeriver, LeadSelector
 from .resampling import Resample
-from .rpeaks import RPeakDetector, detect_rpeaks, heart_rate, qrs_magnitude
+from .rpeaks import RPeakDetector, detect_rpeaks, heart_rate, min_rpeak_samples, qrs_magnitude
 from .scaling import AmplitudeScaler
 from .segmentation import BeatSegmenter, Crop, MedianBeat, WindowSegmenter, beat_magnitude, repeat_for_windows
 
@@ -48,6 +49,7 @@ __all__ = [
     "beat_magnitude",
     "RPeakDetector",
     "detect_rpeaks",
+    "min_rpeak_samples",
     "heart_rate",
     "qrs_magnitude",
     "ConditionEncoder",

@@ -28,7 +28,7 @@ from ..utils.constraints import Interval, Options, validate_params
 from ._constraints import RPEAK_SAMPLING_RATE
 from .filters import _butter_sos
 
-__all__ = ["RPeakDetector", "detect_rpeaks", "heart_rate", "qrs_magnitude"]
+__all__ = ["RPeakDetector", "detect_rpeaks", "heart_rate", "qrs_magnitude", "min_rpeak_samples"]
 
 
 def _nk_clean_batch(X, fs, powerline=50):
@@ -39,6 +39,52 @@ def _nk_clean_batch(X, fs, powerline=50):
     width = int(fs / powerline) if fs >= 100 else 2
     b = np.ones(width)
     return signal.filtfilt(b, [float(width)], out, axis=-1, method="pad")
+
+
+def _clean_min_samples(fs):
+    """Shortest signal the cleaning step takes: longer than both zero-phase filters' edge padding."""
+    sos = np.asarray(_butter_sos(5, 0.5, None, float(fs)))
+    ntaps = 2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    width = int(fs / 50) if fs >= 100 else 2
+    return max(3 * ntaps, 3 * width) + 1
+
+
+def min_rpeak_samples(fs=500, method="neurokit", n_leads=1):
+    """The shortest record, in samples, that :func:`detect_rpeaks` can search.
+
+    neurokit2's peak search smooths with a 0.75 s window; wfdb's XQRS filters
+    with padding of about 0.3 s; the cleaning step (always for neurokit, and
+    for several leads) needs more samples than its filters' edge padding.
+
+    Parameters
+    ----------
+    fs : float, default=500
+    method : {"neurokit", "xqrs"}, default="neurokit"
+    n_leads : int, default=1
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> min_rpeak_samples(500), min_rpeak_samples(500, "xqrs")
+    (375, 151)
+    """
+    fs = float(fs)
+    need = int(np.rint(0.75 * fs)) if method == "neurokit" else int(0.3 * fs) + 1
+    if method == "neurokit" or n_leads > 1:
+        need = max(need, _clean_min_samples(fs))
+    return need
+
+
+def _check_length(X, fs, method, owner):
+    need = min_rpeak_samples(fs, method, X.shape[1])
+    if X.shape[2] < need:
+        raise ValueError(
+            f"{owner}: records have {X.shape[2]} samples per lead, but R-peak detection (method={method!r}) "
+            f"at fs={fs:g} Hz needs at least {need} samples ({need / fs:.3g} s)"
+        )
 
 
 def qrs_magnitude(X, fs=500, cleaned=None):
@@ -62,8 +108,11 @@ def qrs_magnitude(X, fs=500, cleaned=None):
     >>> qrs_magnitude(make_synthetic_ecgs(2, n_leads=12, random_state=0)).shape
     (2, 5000)
     """
+    _validate_detection({"fs": fs}, "qrs_magnitude")
     if cleaned is None:
-        cleaned = _nk_clean_batch(check_ecg_array(X), fs)
+        X = check_ecg_array(X)
+        _check_length(X, float(fs), "neurokit", "qrs_magnitude")
+        cleaned = _nk_clean_batch(X, fs)
     a = np.abs(cleaned)
     scale = np.percentile(a, 99, axis=-1, keepdims=True)
     scale = np.where(scale > 0, scale, 1.0)
@@ -179,6 +228,12 @@ def detect_rpeaks(X, fs=500, *, method="neurokit", combine="vote", vote_toleranc
     list of ndarray of int64
         Sorted sample indices of the R peaks of each record.
 
+    Raises
+    ------
+    ValueError
+        For a parameter out of range, or records shorter than
+        :func:`min_rpeak_samples` (the message gives the length needed).
+
     Examples
     --------
     >>> from ecgsk.datasets import make_synthetic_ecgs
@@ -191,6 +246,7 @@ def detect_rpeaks(X, fs=500, *, method="neurokit", combine="vote", vote_toleranc
                              min_votes=min_votes, refine=refine), "detect_rpeaks")
     fs = float(fs)
     X = check_ecg_array(X)
+    _check_length(X, fs, method, "detect_rpeaks")
     n, n_leads, _ = X.shape
     find = _findpeaks_nk if method == "neurokit" else _findpeaks_xqrs
     cleaned = _nk_clean_batch(X, fs) if (method == "neurokit" or n_leads > 1) else None
@@ -250,6 +306,8 @@ def heart_rate(X, fs=500, **detect_kwargs):
     """
     _validate_detection({"fs": fs, **detect_kwargs}, "heart_rate")
     fs = float(fs)
+    X = check_ecg_array(X)
+    _check_length(X, fs, detect_kwargs.get("method", "neurokit"), "heart_rate")
     peaks = detect_rpeaks(X, fs, **detect_kwargs)
     return np.array([60.0 * fs / np.median(np.diff(p)) if len(p) >= 2 else np.nan for p in peaks])
 

@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..base import BaseECGTransformer
 from ..utils.constraints import Interval, Options
 from ._constraints import RPEAK_SAMPLING_RATE
-from .rpeaks import detect_rpeaks
+from .rpeaks import detect_rpeaks, min_rpeak_samples
 
 __all__ = ["Crop", "WindowSegmenter", "repeat_for_windows", "MedianBeat", "BeatSegmenter", "beat_magnitude"]
 
@@ -204,17 +204,23 @@ class _BeatBase(BaseECGTransformer):
             return min(int(round(0.25 * float(self.fs))), length // 2)
         return int(self.r_offset)
 
-    def _fit(self, X):
-        self.r_index_ = self._r_index()
+    def _check_length(self, X):
         if X.shape[2] < self.length:
             raise ValueError(f"{type(self).__name__}: records have {X.shape[2]} samples, shorter than one beat "
                              f"(length={self.length})")
+        need = min_rpeak_samples(self.fs, self.method, X.shape[1])
+        if X.shape[2] < need:
+            raise ValueError(f"{type(self).__name__}: records have {X.shape[2]} samples per lead, but finding "
+                             f"their R peaks (method={self.method!r}, fs={float(self.fs):g} Hz) needs at least "
+                             f"{need} samples")
+
+    def _fit(self, X):
+        self.r_index_ = self._r_index()
+        self._check_length(X)
         return self
 
     def _peaks(self, X):
-        if X.shape[2] < self.length:
-            raise ValueError(f"{type(self).__name__}: records have {X.shape[2]} samples, shorter than one beat "
-                             f"(length={self.length})")
+        self._check_length(X)
         return detect_rpeaks(X, self.fs, method=self.method)
 
     def _cut(self, record, peaks):

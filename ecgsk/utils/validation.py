@@ -123,11 +123,50 @@ def check_ecg_array(X, *, n_leads=None, min_samples=1, name="X", copy=False, laz
             f"{name} has {arr.shape[2]} samples per lead but at least {min_samples} are needed "
             f"(shape received: {arr.shape})"
         )
-    arr = arr.astype(np.float32, copy=copy)
+    source = arr
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = arr.astype(np.float32, copy=copy)
     if not np.isfinite(arr).all():
-        n_bad = int((~np.isfinite(arr)).sum())
-        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); expected finite millivolts")
+        _raise_non_finite(source, arr, name)
+    _warn_if_microvolts(arr, name)
     return np.ascontiguousarray(arr)
+
+
+#: Median absolute peak-to-peak amplitude (mV) above which a batch looks like microvolts.
+MICROVOLT_PTP_THRESHOLD = 50.0
+
+
+def _raise_non_finite(source, arr, name):
+    """Raise the ValueError for non-finite values, naming float32 overflow as overflow."""
+    bad = ~np.isfinite(arr)
+    overflow = bad & np.isfinite(source) if np.issubdtype(source.dtype, np.floating) else bad
+    n_over = int(overflow.sum())
+    if n_over:
+        biggest = float(np.abs(source[overflow]).max())
+        raise ValueError(
+            f"{name} has {n_over} value(s) that overflow float32 (largest magnitude {biggest:.3g}; float32 "
+            f"holds at most {float(np.finfo(np.float32).max):.3g}); expected finite millivolts, which "
+            "are at most a few mV"
+        )
+    raise ValueError(f"{name} contains {int(bad.sum())} NaN or infinite value(s); expected finite millivolts")
+
+
+def _warn_if_microvolts(arr, name):
+    """One :class:`~ecgsk.exceptions.UnitsWarning` when the amplitudes look like microvolts."""
+    ptp = np.ptp(arr, axis=-1)
+    median = float(np.median(np.abs(ptp)))
+    if median > MICROVOLT_PTP_THRESHOLD:
+        import warnings
+
+        from ..exceptions import UnitsWarning
+
+        warnings.warn(
+            f"{name} looks like microvolts, not millivolts: the median peak-to-peak amplitude per lead is "
+            f"{median:.4g} mV, above {MICROVOLT_PTP_THRESHOLD:g} mV, which no real ECG reaches. ecgsk expects "
+            "mV; if the data is in uV, divide it by 1000 (X / 1000)",
+            UnitsWarning,
+            stacklevel=3,
+        )
 
 
 def check_n_samples(n_samples):

@@ -2,6 +2,8 @@
 
 import pytest
 
+from ecgsk import metrics as M
+
 
 def test_peak_detection_f1_matches_one_to_one():
     from ecgsk.metrics import peak_detection_f1
@@ -13,3 +15,9 @@ def test_peak_detection_f1_matches_one_to_one():
     assert peak_detection_f1([[10, 500]], [[10, 20]], tol=3, spans=[(0, 100)]) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="reference lists"):
         peak_detection_f1([[1]], [[1], [2]], tol=1)
+
+
+@pytest.mark.parametrize("tol", [-1, float("nan")])
+def test_peak_detection_f1_range_checks_tol(tol):
+    with pytest.raises(ValueError, match="peak_detection_f1: tol must be"):
+        M.peak_detection_f1([[1, 2]], [[1, 2]], tol)

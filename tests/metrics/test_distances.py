@@ -147,3 +147,12 @@ def test_mmd_symmetry_property(m, n, dim, seed):
     A, B = rng.randn(m, 1, dim), rng.randn(n, 1, dim) + rng.randn()
     assert M.mmd(A, B) == pytest.approx(M.mmd(B, A), rel=1e-9, abs=1e-12)
     assert M.mmd(A, B, bandwidth=0.7) == pytest.approx(M.mmd(B, A, bandwidth=0.7), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("params, match", [({"block": 0}, "mmd_seed: block must be"),
+                                           ({"block": -1}, "mmd_seed: block must be"),
+                                           ({"bandwidth": 0}, "mmd_seed: bandwidth must be")])
+def test_mmd_seed_range_checks_its_parameters(params, match):
+    x = np.random.default_rng(0).standard_normal((2, 1, 50))
+    with pytest.raises(ValueError, match=match):
+        M.mmd_seed(x, x + 0.1, **params)

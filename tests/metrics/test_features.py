@@ -119,3 +119,16 @@ def test_cpsc2019_heart_rate_against_reference_r_peaks(data_dir):
     err = np.abs(hr - ref)
     assert np.median(err) < 3.0  # noisy, partly arrhythmic records: most within a few bpm
     assert np.mean(err < 10.0) > 0.7
+
+
+# -- issue 15: parameter ranges (regression tests) ---------------------------------------------
+@pytest.mark.parametrize("params, match", [
+    ({"chunk_size": -1}, "ecg_features: chunk_size must be None or an integer in"),  # returned np.empty garbage
+    ({"chunk_size": 0}, "ecg_features: chunk_size must be"),
+    ({"chunk_size": 1.5}, "ecg_features: chunk_size must be"),
+    ({"fs": float("inf")}, "ecg_features: fs must be"),
+    ({"fs": -1}, "ecg_features: fs must be"),
+])
+def test_ecg_features_range_checks_its_parameters(params, match):
+    with pytest.raises(ValueError, match=match):
+        M.ecg_features(np.zeros((3, 1, 500), np.float32), **params)

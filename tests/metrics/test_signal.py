@@ -83,3 +83,14 @@ def test_paired_metric_properties(x, scale, seed):
         # PRD is scale invariant; the seed variant is PRD / 10
         assert M.prd(scale * x, scale * y) == pytest.approx(M.prd(x, y), rel=1e-3)
         assert M.prd_seed(x, y) == pytest.approx(M.prd(x, y) / 10.0, rel=1e-9)
+
+
+# -- issue 15: prd keeps its documented promise (regression test) ----------------------------------
+def test_prd_of_an_all_zero_reference_is_huge_but_finite():
+    # issue 15: prd(zeros, ones) returned inf although the docstring promises a large finite value
+    zeros, ones = np.zeros((2, 1, 10)), np.ones((2, 1, 10))
+    for value in (M.prd(zeros, ones), M.prd_seed(zeros, ones)):
+        assert np.isfinite(value) and value > 1e100
+    assert np.isfinite(M.prd(zeros, ones, reduce=None)).all()
+    assert M.prd(zeros, zeros) == 0.0
+    np.testing.assert_allclose(M.prd_seed(ones, 2 * ones), M.prd(ones, 2 * ones) / 10)

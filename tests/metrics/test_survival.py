@@ -50,3 +50,14 @@ def test_concordance_errors():
         M.concordance_index([[1, 1.0], [1, 2.0]], [1.0])
     with pytest.raises(ValueError, match="NaN"):
         M.concordance_index([[1, 1.0], [1, 2.0]], [1.0, np.nan])
+
+
+# -- issue 15: no comparable pairs (regression test) -------------------------------------------------
+@pytest.mark.parametrize("y", [
+    [[0, 1.0], [0, 2.0], [0, 3.0]],  # every event censored: lifelines raised ZeroDivisionError
+    [[1, 2.0], [1, 2.0]],  # events only at the same time
+    [[0, 1.0], [1, 3.0]],  # the only event is the last time
+])
+def test_concordance_index_without_comparable_pairs_raises_value_error(y):
+    with pytest.raises(ValueError, match="concordance_index needs at least one comparable pair"):
+        M.concordance_index(y, [1.0, 2.0, 3.0][:len(y)])

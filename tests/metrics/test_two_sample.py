@@ -20,3 +20,10 @@ def test_classifier_two_sample_test():
     assert different["logistic_regression"] > 0.9 and different["gradient_boosting"] > 0.9
     small = M.classifier_two_sample_test(X[:3], X[3:10])
     assert small["n_splits"] == 3 and small["chance"] == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize("cv", [1, 0, -1, 2.5])
+def test_classifier_two_sample_test_range_checks_cv(cv):
+    X = make_synthetic_ecgs(6, n_leads=1, n_samples=600, random_state=0)
+    with pytest.raises(ValueError, match="classifier_two_sample_test: cv must be an integer in"):
+        M.classifier_two_sample_test(X, X + 0.1, cv=cv)

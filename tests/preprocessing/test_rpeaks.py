@@ -5,7 +5,7 @@ import pytest
 
 from ecgsk.datasets import load_mitdb, make_synthetic_ecgs
 from ecgsk.metrics import peak_detection_f1
-from ecgsk.preprocessing import RPeakDetector, heart_rate
+from ecgsk.preprocessing import RPeakDetector, detect_rpeaks, heart_rate, qrs_magnitude
 
 from _checks import assert_rejects_nan_and_wrong_leads
 
@@ -111,3 +111,42 @@ def test_heart_rate_on_ludb_matches_annotated_qrs_complexes(ludb):
         ref.append(60.0 * 500 / np.median(np.diff(np.sort(qrs))))
     # the cardiologists' QRS marks of lead II give the same rate within 2 bpm in at least 90% of records
     assert np.mean(np.abs(hr - np.array(ref)) < 2.0) >= 0.9
+
+
+# -- issue 15: minimum lengths and parameter ranges (regression tests) -------------------------
+def test_short_records_raise_ecgsk_error_with_the_length_needed():
+    # issue 15: heart_rate on 20 samples raised SciPy's padlen error
+    from ecgsk.preprocessing import min_rpeak_samples
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"heart_rate: .*20 samples.*at least 375 samples"):
+        heart_rate(rng.standard_normal((1, 1, 20)))
+    with pytest.raises(ValueError, match=r"detect_rpeaks: .*at least 151 samples"):
+        detect_rpeaks(rng.standard_normal((1, 1, 20)), method="xqrs")
+    with pytest.raises(ValueError, match="qrs_magnitude: .*at least"):
+        qrs_magnitude(rng.standard_normal((1, 2, 20)))
+    # the stated minimum is exact: one sample fewer is refused by ecgsk, the minimum itself works
+    for fs in (100, 257.3, 500, 1000):
+        for method in ("neurokit", "xqrs"):
+            for n_leads in (1, 3):
+                need = min_rpeak_samples(fs, method, n_leads)
+                with pytest.raises(ValueError, match=f"at least {need} samples"):
+                    detect_rpeaks(rng.standard_normal((1, n_leads, need - 1)), fs, method=method)
+                assert len(detect_rpeaks(rng.standard_normal((1, n_leads, need)), fs, method=method)) == 1
+
+
+@pytest.mark.parametrize("param", [{"vote_tolerance": -1}, {"refine": -1}, {"min_votes": 0},
+                                   {"vote_tolerance": float("nan")}])
+def test_negative_detection_parameters_are_refused(param):
+    # issue 15: vote_tolerance=-1 found 0 peaks and refine=-1 was accepted
+    X = np.zeros((1, 3, 2000), np.float32)
+    name = next(iter(param))
+    with pytest.raises(ValueError, match=f"detect_rpeaks: {name} must be"):
+        detect_rpeaks(X, **param)
+    with pytest.raises(ValueError, match=f"heart_rate: {name} must be"):
+        heart_rate(X, **param)
+
+
+def test_qrs_magnitude_checks_fs():
+    with pytest.raises(ValueError, match="qrs_magnitude: fs must be"):
+        qrs_magnitude(np.zeros((1, 2, 2000), np.float32), fs=-1)

@@ -73,3 +73,15 @@ def test_median_beat_r_peak_at_fixed_index_on_ludb(ludb):
     # Lead II's largest deflection (R or S) is within 20 ms of it in nearly all records.
     lead_ii = np.abs(B[:, 1] - np.median(B[:, 1], axis=-1, keepdims=True)).argmax(axis=-1)
     assert np.mean(np.abs(lead_ii - mb.r_index_) <= 10) >= 0.9
+
+
+# -- issue 15: a record too short for R-peak detection (regression tests) -----------------------
+@pytest.mark.parametrize("cls", [MedianBeat, BeatSegmenter])
+def test_beat_transformers_state_the_length_rpeak_detection_needs(cls):
+    # issue 15: MedianBeat(length=300) on a 300-sample record raised neurokit2's signal_smooth() error
+    X = np.random.default_rng(0).standard_normal((2, 1, 300)).astype(np.float32)
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: .*300 samples.*at least 375 samples"):
+        cls(length=300).fit_transform(X)
+    fitted = cls(length=300).fit(np.random.default_rng(1).standard_normal((2, 1, 2000)).astype(np.float32))
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: .*at least 375 samples"):
+        fitted.transform(X)
