@@ -67,3 +67,14 @@ def test_plot_errors_exit_2_with_one_line(cinc_files, tmp_path, capsys, argv, me
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("ecgsk plot: error:") and message in err
     assert not (tmp_path / "out.pdf").exists()
+
+
+def test_plot_corrupt_or_unknown_file_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.npy"
+    bad.write_bytes(b"not an array")
+    other = tmp_path / "ecg.edf"
+    other.write_bytes(b"0")
+    for path, message in ((bad, "bad.npy"), (other, "expected a .asc, .hea, .mat, .npy or .csv file")):
+        assert main(["plot", str(path), "-o", str(tmp_path / "out.pdf")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err

@@ -295,3 +295,12 @@ def test_plot_history_errors(fitted_with_validation):
     empty = TinyReconstructor(max_epochs=0).fit(make_synthetic_ecgs(8, n_samples=32, random_state=0))
     with pytest.raises(ValueError, match="history_ is empty"):
         plot_history(empty)
+
+
+def test_missing_matplotlib_says_how_to_install(monkeypatch, ecg):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"pip install 'ecgsk\[plot\]'"):
+        plot_ecg(ecg)
