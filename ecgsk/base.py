@@ -48,6 +48,7 @@ from .utils.validation import (
     check_int_param,
     check_n_samples,
     check_survival_target,
+    is_lazy_ecg_input,
     reject_sample_weight,
 )
 
@@ -88,6 +89,8 @@ ESTIMATOR_TAGS = {
     "non_deterministic": (False, "fit is not reproducible under random_state (the determinism check is skipped)"),
     "python_dependencies": ((), "Python packages the model needs beyond ecgsk's core, e.g. ('torch',)"),
     "requires_fit": (True, "the estimator must be fitted before use"),
+    "lazy_input": (False, "fit/transform/predict_risk take a numpy.memmap or an ecgsk.datasets.ECGDataset and read "
+                          "it in batches, never whole (others convert such input to one array in memory)"),
 }
 
 
@@ -202,7 +205,12 @@ class ECGEstimatorMixin:
         if n_leads is None:
             n_leads = self._expected_fit_leads() if reset else self.n_features_in_
         tags = get_tags(self)
-        X = check_ecg_array(X, n_leads=n_leads, min_samples=tags["min_samples"], name=name)
+        if tags["lazy_input"] and is_lazy_ecg_input(X):
+            from .datasets.dataset import as_ecg_dataset
+
+            X = as_ecg_dataset(X)  # checked chunk by chunk below, read per batch by the model
+        X = check_ecg_array(X, n_leads=n_leads, min_samples=tags["min_samples"], name=name,
+                            lazy=bool(tags["lazy_input"]))
         if reset and len(X) < tags["min_fit_ecgs"]:
             raise ValueError(f"{type(self).__name__} needs at least {tags['min_fit_ecgs']} ECGs to fit; got {len(X)}")
         length = self._required_length(reset)

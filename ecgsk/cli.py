@@ -203,7 +203,6 @@ def _read_for_plot(path, fs):
     import numpy as np
 
     from . import io
-    from .leads import LEADS_8
 
     def batch(X):  # readers return one record (leads, samples) or a batch
         X = np.asarray(X)
@@ -228,8 +227,8 @@ def _read_for_plot(path, fs):
             raise ValueError(f"--fs {fs:g} contradicts the {header_fs:g} Hz in the header of {path}")
         return batch(X), list(field(meta, "leads")), header_fs
     default_fs = 500.0 if fs is None else fs
-    if suffix == ".asc":
-        return batch(io.read_asc(path)), list(LEADS_8), default_fs
+    if suffix == ".asc":  # 8 columns (LEADS_8) or 12 (LEADS_12): plot_ecg's defaults by lead count
+        return batch(io.read_asc(path)), None, default_fs
     if suffix == ".npy":
         return batch(io.read_npy(path)), None, default_fs
     if suffix == ".csv":
