@@ -117,6 +117,36 @@ def epoch_batches(order, batch_size):
     return batches
 
 
+def _is_lazy(value):
+    """A per-row training array read on access (an ECGDataset or a memmap), not a tensor or ndarray."""
+    return isinstance(value, np.memmap) or bool(getattr(type(value), "__ecg_lazy__", False))
+
+
+def _read_batch(tensors, idx, device=None):
+    """The rows ``idx`` of every training array as tensors (lazily read arrays are read now)."""
+    out = {}
+    for key, value in tensors.items():
+        if _is_lazy(value):
+            part = torch.from_numpy(np.ascontiguousarray(value[np.asarray(idx)], dtype=np.float32))
+        else:
+            part = value[torch.as_tensor(idx)]
+        out[key] = part if device is None else part.to(device, non_blocking=True)
+    return out
+
+
+class _BatchRows(torch.utils.data.Dataset):
+    """A map-style dataset whose item ``idx`` (an array of row numbers) is one batch, for DataLoader workers."""
+
+    def __init__(self, tensors):
+        self.tensors = tensors
+
+    def __len__(self):
+        return len(next(iter(self.tensors.values())))
+
+    def __getitem__(self, idx):
+        return _read_batch(self.tensors, idx)
+
+
 class _StopRequest:
     """Turns the first Ctrl-C during ``fit`` into a request to stop at the next step boundary."""
 
@@ -356,7 +386,10 @@ class TorchEstimatorMixin(TorchModelMixin):
         ctx = TrainingContext(self, modules, optimizers, device, step_rng, getattr(self, "precision", "32"),
                               getattr(self, "gradient_clip", None), shared_rng=np.random.RandomState(shuffle_seed + 1))
         callbacks = self._all_callbacks()
-        tensors = {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in data.items()}
+        tensors = {k: v if _is_lazy(v) else torch.as_tensor(np.ascontiguousarray(v)) for k, v in data.items()}
+        if self._epoch_data is not None and any(_is_lazy(v) for v in tensors.values()):
+            raise TypeError(f"{type(self).__name__} cuts each epoch's rows from all the training data "
+                            "(_epoch_data), which a lazily read input cannot give; pass an in-memory array")
         self.interrupted_ = False
 
         with torch.random.fork_rng(devices=self._cuda_devices(device)):
@@ -386,10 +419,9 @@ class TorchEstimatorMixin(TorchModelMixin):
                         order = self._epoch_order(epoch_rows, epoch_sampler, shuffle_rng, ctx.epoch)
                         sums, rows, partial = {}, 0, False
                         self._train_modules(True)
-                        for step, idx in enumerate(epoch_batches(order, local_batch)):
+                        batches = epoch_batches(order, local_batch)
+                        for step, (idx, batch) in enumerate(self._iter_batches(epoch_tensors, batches, device)):
                             ctx.step = step
-                            batch = {k: v[torch.as_tensor(idx)].to(device, non_blocking=True)
-                                     for k, v in epoch_tensors.items()}
                             with ctx.autocast():
                                 logs = self._training_step(batch, ctx)
                             logs = {k: float(v) for k, v in (logs or {}).items()}
@@ -451,6 +483,20 @@ class TorchEstimatorMixin(TorchModelMixin):
         return self
 
     # -- pieces of the loop ----------------------------------------------------------
+    def _iter_batches(self, tensors, batches, device):
+        """``(index, batch)`` pairs; rows of lazily read inputs are read per batch, by DataLoader workers
+        when the estimator has ``num_workers > 0``."""
+        workers = int(getattr(self, "num_workers", 0) or 0)
+        if workers and any(_is_lazy(v) for v in tensors.values()):
+            from torch.utils.data import DataLoader
+
+            loader = DataLoader(_BatchRows(tensors), sampler=batches, batch_size=None, num_workers=workers)
+            for idx, part in zip(batches, loader):
+                yield idx, {k: v.to(device, non_blocking=True) for k, v in part.items()}
+            return
+        for idx in batches:
+            yield idx, _read_batch(tensors, idx, device)
+
     def _non_finite_module(self, names):
         for name in names:
             params = [p.detach() for p in getattr(self, name).parameters()]
@@ -549,8 +595,7 @@ class TorchEstimatorMixin(TorchModelMixin):
         if self._validation_step is None:
             return {}
         self._train_modules(False)
-        index = torch.as_tensor(valid_idx)
-        batch = {k: v[index].to(device) for k, v in tensors.items()}
+        batch = _read_batch(tensors, valid_idx, device)  # lazily read inputs: the held-out rows at once
         with torch.no_grad(), ctx.autocast():
             logs = self._validation_step(batch, ctx) or {}
         self._train_modules(True)

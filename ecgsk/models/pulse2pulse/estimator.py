@@ -9,6 +9,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from ...base import GeneratorMixin, Interval
+from ...datasets.dataset import map_rows
 from ...utils.constraints import TORCH_PARAMETER_CONSTRAINTS, Options, validate_params
 from ...leads import derive_12_from_8
 from ...nn.base import progress
@@ -22,6 +23,11 @@ from .pretrained import load_pretrained_checkpoint, pretrained_checkpoint_path
 __all__ = ["Pulse2PulseGAN"]
 
 _SAMPLE_CONSTRAINTS = {"leads": [Options(8, 12)]}
+
+
+def _to_network_units(X):
+    """ECGs in mV to the network's units (microvolts / 6000), float32."""
+    return (X / np.float32(SCALE_MV)).astype(np.float32)
 
 
 class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
@@ -95,7 +101,7 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     (2, 12, 2500)
     """
 
-    tags = {"n_leads": 8, "fixed_length_param": "length", "python_dependencies": ("torch",)}
+    tags = {"n_leads": 8, "fixed_length_param": "length", "python_dependencies": ("torch",), "lazy_input": True}
     parameter_constraints = {
         **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k != "betas"},
         "model_size": [Interval(Integral, 5, None)],  # channels d/5 and d/2 must be >= 1
@@ -157,8 +163,8 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         return TOTAL_STRIDE * math.ceil(int(self.length) / TOTAL_STRIDE)
 
     def _training_data(self, X, y=None, *, reset=True):
-        # the network works in microvolts / 6000
-        return {"X": (X / np.float32(SCALE_MV)).astype(np.float32)}
+        # the network works in microvolts / 6000; a memmap or ECGDataset is scaled batch by batch as it is read
+        return {"X": map_rows(X, _to_network_units)}
 
     def _build_modules(self):
         return {"generator_": Pulse2PulseGenerator(self.model_size, self.n_leads),
