@@ -86,6 +86,8 @@ ESTIMATOR_TAGS = {
     "min_samples": (1, "the shortest accepted signal, in samples"),
     "min_fit_ecgs": (1, "the fewest ECGs fit accepts (e.g. 2 for batch norm)"),
     "fixed_length_param": (None, "the parameter that fixes the input length, or None for any length"),
+    "training_unit": (None, "what `ecgsk train` cuts records into: None for windows of the fixed length (whole "
+                            "records without one), 'median_beat' for one R-peak-aligned median beat per record"),
     "non_deterministic": (False, "fit is not reproducible under random_state (the determinism check is skipped)"),
     "python_dependencies": ((), "Python packages the model needs beyond ecgsk's core, e.g. ('torch',)"),
     "requires_fit": (True, "the estimator must be fitted before use"),

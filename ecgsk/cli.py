@@ -9,6 +9,7 @@ Examples
     $ ecgsk generate -n 5 -o out
     $ ecgsk train pulse2pulse my_ecgs/ -o p2p.ecgsk --epochs 50 --param model_size=25
     $ ecgsk plot record.hea out/*.asc -o ecgs.pdf --layout 3x4+II
+    $ ecgsk train cox_cvae my_ecgs/ -o cox.ecgsk --target outcomes.csv
 """
 
 import argparse
@@ -77,6 +78,11 @@ def build_parser():
     tr.add_argument("--device", default=None, help="cpu, cuda or auto")
     tr.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
                     help="also save to the output file every N epochs")
+    tr.add_argument("--conditions", default=None, metavar="FILE.csv",
+                    help="for conditional models (cvae, cox_cvae): a CSV with a 'record' column (file name without "
+                    "suffix) and one column per condition (default: age and sex from the record headers)")
+    tr.add_argument("--target", default=None, metavar="FILE.csv",
+                    help="for risk models (cox_cvae): a CSV with columns record, time, event (1 = event, 0 = censored)")
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     pl = sub.add_parser(
@@ -119,7 +125,8 @@ def _cmd_train(args):
     if args.epochs is not None and args.epochs < 1:
         raise ValueError(f"--epochs must be a positive integer; got {args.epochs}")
     est = train(args.model, args.data, args.output, params=params, epochs=args.epochs, device=args.device,
-                checkpoint_every=args.checkpoint_every, verbose=0 if args.quiet else 1)
+                checkpoint_every=args.checkpoint_every, verbose=0 if args.quiet else 1,
+                conditions=args.conditions, target=args.target)
     epochs = getattr(est, "n_iter_", None)
     done = f" after {epochs} epoch(s)" if epochs is not None else ""
     if getattr(est, "interrupted_", False):

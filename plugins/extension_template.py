@@ -46,7 +46,7 @@ Everything else is declared with two public class attributes:
 - ``tags``: a dict over the vocabulary :data:`ecgsk.base.ESTIMATOR_TAGS`
   (``kind``, ``conditional``, ``requires_conditions``, ``n_leads``,
   ``min_samples``, ``min_fit_ecgs``, ``fixed_length_param``,
-  ``non_deterministic``, ``python_dependencies``, ``requires_fit``).  An
+  ``training_unit``, ``non_deterministic``, ``python_dependencies``, ``requires_fit``).  An
   unknown name is a ``TypeError`` when the class is defined.  Read the merged
   tags back with ``MyGenerator.get_tags()`` or :func:`ecgsk.base.get_tags`.
 - ``parameter_constraints``: parameter name -> list of accepted forms
@@ -182,6 +182,7 @@ class MyGenerator(GeneratorMixin, BaseEstimator):
         # "n_leads": 8,                 # lead count(s) fit accepts when there is no n_leads parameter
         # "min_fit_ecgs": 2,            # the fewest ECGs fit accepts (batch norm needs 2)
         # "fixed_length_param": "length",  # the parameter that fixes the input length
+        # "training_unit": "median_beat",  # `ecgsk train` feeds one median beat per record, not windows
         # "conditional": True,          # fit/sample take conditions= (a DataFrame); route them with
         # "requires_conditions": True,  # set_fit_request(conditions=True) in cross_validate/GridSearchCV
         # "non_deterministic": True,    # e.g. cuDNN kernels: the determinism check is skipped

@@ -260,7 +260,7 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     """
 
     tags = {"conditional": True, "requires_conditions": True, "n_leads": 12, "fixed_length_param": "beat_length",
-            "min_fit_ecgs": 2, "python_dependencies": ("torch",)}  # two ECGs at least: batch norm
+            "training_unit": "median_beat", "min_fit_ecgs": 2, "python_dependencies": ("torch",)}  # two ECGs at least: batch norm
     parameter_constraints = {
         **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k != "betas"},
         "latent_dim": [Interval(Integral, 1, None)],
