@@ -14,7 +14,7 @@ Examples
 >>> from ecgsk.datasets import make_synthetic_ecgs
 >>> from ecgsk.plotting import plot_ecg
 >>> fig = plot_ecg(make_synthetic_ecgs(1, random_state=0)[0])  # doctest: +SKIP
->>> fig.savefig("ecg.png")  # doctest: +SKIP (any dpi: the millimetres stay exact)
+>>> fig.savefig("ecg.png", dpi=300)  # doctest: +SKIP
 """
 
 import math
