@@ -53,6 +53,7 @@ from ecgsk.io.csv import read_csv, write_csv
 from ecgsk.io.estimator_file import read_estimator_file, write_estimator_file
 from ecgsk.io.npy import read_npy, read_npz, write_npy, write_npz
 from ecgsk.io.wfdb import read_wfdb, write_wfdb
+from ecgsk.io.reader import READ_FORMATS, read
 from ecgsk.io.writer import WRITE_FORMATS, write
 
 __all__ = [
@@ -77,6 +78,8 @@ __all__ = [
     "write_wfdb",
     "write_estimator_file",
     "read_estimator_file",
+    "read",
+    "READ_FORMATS",
     "write",
     "WRITE_FORMATS",
 ]

@@ -73,7 +73,7 @@ def read_npy(path):
         _fail(path, "could not read .npy file (corrupt or truncated?)", exc)
     try:
         return check_ecg_array(arr)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # TypeError: a complex or non-numeric array
         _fail(path, "does not hold an ECG batch", exc)
 
 
@@ -146,6 +146,6 @@ def read_npz(path):
     if "X" in out:
         try:
             out["X"] = check_ecg_array(out["X"])
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             _fail(path, "entry 'X' is not an ECG batch", exc)
     return out
