@@ -81,11 +81,10 @@ def _frechet(A, B):
     return max(float(diff @ diff + np.trace(S1) + np.trace(S2) - 2.0 * _trace_sqrt_product(S1, S2)), 0.0)
 
 
-def _spectra(X, fs):
-    """Per-record, per-lead log10 Welch power spectra and their frequencies (0.5-min(100, fs/2) Hz)."""
+def _spectra(X, fs, nper):
+    """Per-record, per-lead Welch power spectra (segments of ``nper`` samples) at 0.5-min(100, fs/2) Hz."""
     from scipy.signal import welch
 
-    nper = int(min(X.shape[2], round(2 * fs)))
     f, P = welch(X, fs=fs, nperseg=nper, axis=2)
     keep = (f >= 0.5) & (f <= min(100.0, fs / 2))
     if keep.sum() < 2:
@@ -326,8 +325,9 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
     mu, sd = feats["real"].mean(axis=0), feats["real"].std(axis=0)
     sd = np.where(sd > 1e-12, sd, 1.0)
     z = {key: (F - mu) / sd for key, F in feats.items()}
-    spectra = {key: _spectra(X, fs)[1] for key, X in sets.items() if key != "train"}
-    freqs = _spectra(real[:1], fs)[0]
+    nper = int(min(T, synthetic.shape[2], round(2 * fs)))  # one frequency grid for every set
+    spectra = {key: _spectra(X, fs, nper)[1] for key, X in sets.items() if key != "train"}
+    freqs = _spectra(real[:1], fs, nper)[0]
     same_shape = synthetic.shape[1:] == real.shape[1:]
     if same_shape:
         sig = {key: _downsample(X, fs, signal_fs) for key, X in sets.items() if key != "train"}

@@ -1,0 +1,132 @@
+"""evaluate_generator: metrics against direct computations, verdicts on real LUDB data."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import wasserstein_distance
+
+from ecgsk.evaluation import EvaluationReport, evaluate_generator, prdc
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+if not DATA.is_dir():
+    DATA = Path("/work/shared/data")
+
+
+@pytest.fixture(scope="module")
+def ludb():
+    if not (DATA / "ludb").is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"LUDB is missing under {DATA} (CI needs the real data)")
+        pytest.skip(f"LUDB not found under {DATA}")
+    from ecgsk.datasets import load_ludb
+
+    X, _ = load_ludb(DATA / "ludb")
+    rng = np.random.default_rng(0)
+    p = rng.permutation(len(X))
+    return X[p[:60]], X[p[60:90]], X[p[90:120]]  # real, held-out "synthetic", train
+
+
+def test_prdc_matches_the_published_formulas_on_a_hand_checked_case():
+    real = np.array([[0.0], [1.0], [2.0], [3.0]])
+    fake = np.array([[0.5], [1.5], [10.0]])
+    # k=1 radii: real -> 1 each; fake -> 1, 1, 8.5
+    res = prdc(real, fake, k=1)
+    assert res["precision"] == pytest.approx(2 / 3)  # 0.5 and 1.5 lie in real balls, 10 does not
+    # recall: real points inside some fake ball: |0-0.5|<=1, |1-.5|, |2-1.5|, |3-1.5|>1 but 3 in ball(10, 8.5)? |3-10|=7<=8.5
+    assert res["recall"] == pytest.approx(1.0)
+    # density: 0.5 in balls of 0 and 1 (2), 1.5 in balls of 1 and 2 (2), 10 in none -> 4 / (1 * 3)
+    assert res["density"] == pytest.approx(4 / 3)
+    # coverage: nearest fake within radius 1 for 0 (0.5), 1, 2 (1.5); 3 -> 1.5 away: no
+    assert res["coverage"] == pytest.approx(3 / 4)
+    with pytest.raises(ValueError, match="k must be"):
+        prdc(real, fake, k=3)
+
+
+def test_metrics_agree_with_direct_computations():
+    from ecgsk.datasets import make_synthetic_ecgs
+    from ecgsk.metrics import ecg_features
+
+    real = make_synthetic_ecgs(24, n_leads=2, n_samples=1500, random_state=0)
+    fake = make_synthetic_ecgs(24, n_leads=2, n_samples=1500, random_state=1)
+    report = evaluate_generator(real, fake, random_state=3, n_splits=1, figures=False)
+    # n_splits=1: the value is one draw; recompute it from the same split and subsample
+    rng = np.random.default_rng(3)
+    from ecgsk.evaluation.generator import _spectrum_noise, _split
+
+    _spectrum_noise(real, 12, rng)
+    a, b = _split(24, None, rng)
+    s = rng.choice(24, size=len(b), replace=False)
+    Fr, names = ecg_features(real, 500, return_names=True)
+    Ff = ecg_features(fake, 500)
+    j = names.index("qrs_width")
+    assert report["wasserstein[qrs_width_ms]"].value == pytest.approx(wasserstein_distance(Fr[a, j], Ff[s, j]))
+    j = names.index("lead1_r_amp")
+    assert report["wasserstein[R_amp_mV[lead1]]"].value == pytest.approx(wasserstein_distance(Fr[a, j], Ff[s, j]))
+    mu, sd = Fr.mean(0), np.where(Fr.std(0) > 1e-12, Fr.std(0), 1.0)
+    expected = prdc((Fr[a] - mu) / sd, (Ff[s] - mu) / sd, k=5)
+    for k, v in expected.items():
+        assert report[k].value == pytest.approx(v)
+
+
+def test_input_shapes_and_not_applicable_metrics():
+    from ecgsk.datasets import make_synthetic_ecgs
+
+    beats = make_synthetic_ecgs(24, n_leads=1, n_samples=400, random_state=0)  # 0.8-s beats
+    other = make_synthetic_ecgs(24, n_leads=1, n_samples=450, random_state=1)
+    report = evaluate_generator(beats, other, random_state=0, n_splits=1, figures=False)
+    assert not report["wasserstein[heart_rate_bpm]"].applicable
+    assert "2.5 s" in report["wasserstein[heart_rate_bpm]"].reason
+    assert not report["mmd2_signal"].applicable and "differ" in report["mmd2_signal"].reason
+    assert not report["nn_distance_ratio"].applicable and not report["tstr_auroc"].applicable
+    with pytest.raises(ValueError, match="same number of leads"):
+        evaluate_generator(beats, make_synthetic_ecgs(24, n_leads=2, n_samples=400), figures=False)
+    with pytest.raises(ValueError, match="n_splits"):
+        evaluate_generator(beats, beats, n_splits=0, figures=False)
+    with pytest.raises(ValueError, match="tolerances"):
+        evaluate_generator(beats, beats, tolerances={"nope": 1}, figures=False)
+    with pytest.raises(ValueError, match="real_labels"):
+        evaluate_generator(beats, beats, real_labels=[0, 1], figures=False)
+
+
+def test_reproducible_under_random_state():
+    from ecgsk.datasets import make_synthetic_ecgs
+
+    real = make_synthetic_ecgs(24, n_leads=1, n_samples=1000, random_state=0)
+    fake = make_synthetic_ecgs(24, n_leads=1, n_samples=1000, random_state=1)
+    r1 = evaluate_generator(real, fake, random_state=5, n_splits=2, figures=False)
+    r2 = evaluate_generator(real, fake, random_state=5, n_splits=2, figures=False)
+    assert r1.to_json() == r2.to_json()
+
+
+def test_real_against_real_passes_on_ludb(ludb):
+    real, held_out, _ = ludb
+    report = evaluate_generator(real, held_out, random_state=0, n_splits=5, figures=False, reference="LUDB")
+    assert isinstance(report, EvaluationReport)
+    assert report.passed, report.failed
+    assert "LUDB" in report.reference
+
+
+@pytest.mark.parametrize("corruption, must_catch", [
+    ("zeros", {"mmd2_features", "c2st_accuracy[logistic]", "coverage", "spectrum_distance[II]"}),
+    ("white_noise", {"mmd2_features", "c2st_accuracy[logistic]", "spectrum_distance[II]"}),
+    ("time_reversed", {"c2st_accuracy[logistic]", "wasserstein[T_amp_mV[V2]]"}),
+])
+def test_corrupted_sets_are_rejected_by_named_metrics(ludb, corruption, must_catch):
+    real, held_out, _ = ludb
+    rng = np.random.default_rng(1)
+    fake = {"zeros": np.zeros_like(held_out),
+            "white_noise": held_out + 0.05 * rng.standard_normal(held_out.shape).astype(np.float32),
+            "time_reversed": np.ascontiguousarray(held_out[..., ::-1])}[corruption]
+    report = evaluate_generator(real, fake, random_state=0, n_splits=3, figures=False)
+    assert not report.passed
+    assert must_catch <= set(report.failed), report.failed
+
+
+def test_copy_of_train_is_flagged_by_the_memorisation_metrics(ludb):
+    real, _, train = ludb
+    report = evaluate_generator(real, train.copy(), train=train, random_state=0, n_splits=3, figures=False)
+    assert {"nn_distance_ratio", "membership_inference_auc"} <= set(report.failed)
+    assert report["nn_distance_ratio"].value == pytest.approx(0.0, abs=1e-9)
+    assert report["membership_inference_auc"].value > 0.9
