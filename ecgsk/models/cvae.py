@@ -208,7 +208,10 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     condition_columns_ : list of str
         Names of the condition columns seen in ``fit``.
     conditions_encoder_ : ConditionEncoder
-        The standardisation of the conditions learned in ``fit``.
+        The encoding of the conditions learned in ``fit`` (numeric and binary
+        columns standardised, categorical ones one-hot, multi-label ones such
+        as diagnoses multi-hot; ``conditions_encoder_.feature_names_out_``
+        names the network's condition inputs).
     ecg_mean_, ecg_scale_ : ndarray of shape (n_leads,)
         Per-lead amplitude centring and scaling learned in ``fit`` (mV).
     network_ : torch.nn.Module
@@ -231,10 +234,16 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
 
     Notes
     -----
-    Conditions are a DataFrame or 2-D array with one row per beat: any numeric
-    or binary columns (age, sex, BMI, ...).  Sex may be ``M``/``F``,
-    ``male``/``female`` (encoded male = 1, female = 0) or numbers.  They are
-    standardised with statistics learned in ``fit``.  Pass them to ``fit``,
+    Conditions are a DataFrame or 2-D array with one row per beat, encoded by
+    :class:`~ecgsk.preprocessing.ConditionEncoder`: numeric columns (age,
+    BMI, ...) standardised with statistics learned in ``fit``; binary
+    columns (sex as ``M``/``F``, ``male``/``female`` -- male = 1, female =
+    0 -- or 0/1); categorical text columns one-hot; multi-label columns whose
+    cells are lists (diagnoses such as PTB-XL superclasses, ``["MI"]``)
+    multi-hot.  ``sample(n, conditions={"age": 60, "sex": "M", "dx": ["MI"]})``
+    draws ``n`` beats of one such subject.  Later calls need exactly the
+    fitted columns (an unknown or missing column is a ``ValueError``), and a
+    numeric value far outside the training range (``age=300``) warns.  Pass them to ``fit``,
     ``sample``, ``transform``, ``inverse_transform`` and ``score``; in
     :func:`~sklearn.model_selection.cross_validate` or ``GridSearchCV`` route
     them with ``set_fit_request(conditions=True)`` and
@@ -353,7 +362,8 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
 
     def _build_modules(self):
         return {"network_": _CVAENet(
-            self.n_features_in_, self.n_timepoints_in_, len(self.condition_columns_), self.latent_dim,
+            self.n_features_in_, self.n_timepoints_in_, len(self.conditions_encoder_.feature_names_out_),
+            self.latent_dim,
             self.n_filters, self.kernel_size, risk_head=self._risk_head,
             risk_conditions=bool(getattr(self, "risk_conditions", False)),
         )}

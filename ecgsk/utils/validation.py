@@ -231,7 +231,9 @@ def check_conditions(conditions, n_expected=None, *, allow_broadcast=False):
     ----------
     conditions : DataFrame, dict or array-like of shape (n, n_covariates)
         One row per ECG.  A dict maps column names to one value each (one
-        subject, ``{"age": 30, "sex": "F"}``) or to one value per ECG.
+        subject, ``{"age": 30, "sex": "F"}``; when any value is a scalar the
+        dict is one subject, so ``{"age": 60, "dx": ["MI", "CD"]}`` is one
+        subject with two labels) or to one value per ECG.
     n_expected : int, optional
         Number of rows required.
     allow_broadcast : bool, default=False
@@ -243,9 +245,10 @@ def check_conditions(conditions, n_expected=None, *, allow_broadcast=False):
     if conditions is None:
         raise ValueError("this model needs `conditions`: a DataFrame or 2-D array with one row per ECG")
     if isinstance(conditions, dict):
-        # one subject as {"age": 30, "sex": "F"}, or columns as {"age": [30, 70], ...}
-        scalars = all(np.ndim(v) == 0 for v in conditions.values())
-        conditions = pd.DataFrame([conditions]) if scalars else pd.DataFrame(conditions)
+        # one subject as {"age": 30, "sex": "F"} -- also with list values when any value is a scalar,
+        # {"age": 60, "dx": ["MI", "CD"]} being one subject with two labels -- or columns as {"age": [30, 70]}
+        one_row = any(np.ndim(v) == 0 for v in conditions.values())
+        conditions = pd.DataFrame([conditions]) if one_row else pd.DataFrame(conditions)
     if isinstance(conditions, pd.Series):
         conditions = conditions.to_frame().T if n_expected == 1 or allow_broadcast else conditions.to_frame()
     if isinstance(conditions, pd.DataFrame):
