@@ -179,7 +179,7 @@ def _figures(names, leads, model, template, ridge, amp_true, amp_pred):
 
     def png(fig):
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")  # few axes, so cheap
         return buf.getvalue()
 
     figures = {}
@@ -197,23 +197,25 @@ def _figures(names, leads, model, template, ridge, amp_true, amp_pred):
     ax.set_title("Pearson r per lead")
     figures["Pearson r per lead"] = png(fig)
 
-    for wave in _WAVES:
-        cols = 4
-        rows = int(np.ceil(len(leads) / cols))
-        fig = Figure(figsize=(3 * cols, 2.8 * rows))
-        for k, j in enumerate(leads):
-            ax = fig.add_subplot(rows, cols, k + 1)
-            t, p = amp_true[wave][:, j], amp_pred[wave][:, j]
-            ax.scatter(t, p, s=8, alpha=0.7)
-            lo = float(min(t.min(), p.min())) if len(t) else 0.0
-            hi = float(max(t.max(), p.max())) if len(t) else 1.0
-            ax.plot([lo, hi], [lo, hi], color="k", lw=0.8, label="identity")
-            ax.set_title(names[j], fontsize=9)
-            ax.set_xlabel(f"true {wave} (mV)", fontsize=8)
-            ax.set_ylabel(f"predicted {wave} (mV)", fontsize=8)
-        fig.suptitle(f"{wave} amplitude per record: predicted against true (line: identity)")
-        fig.tight_layout()
-        figures[f"{wave} amplitude, predicted vs true"] = png(fig)
+    # one panel per wave, every reconstructed lead in its own colour: few axes keep drawing fast
+    fig = Figure(figsize=(13, 4.2))
+    colours = __import__("matplotlib").colormaps["tab20"]
+    for k, wave in enumerate(_WAVES):
+        ax = fig.add_subplot(1, 3, k + 1)
+        t_all = np.concatenate([amp_true[wave][:, j] for j in leads])
+        p_all = np.concatenate([amp_pred[wave][:, j] for j in leads])
+        for c, j in enumerate(leads):
+            ax.scatter(amp_true[wave][:, j], amp_pred[wave][:, j], s=9, alpha=0.75, color=colours(c % 20),
+                       label=names[j])
+        lo, hi = float(min(t_all.min(), p_all.min())), float(max(t_all.max(), p_all.max()))
+        ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
+        ax.set_xlabel(f"true {wave} amplitude (mV)")
+        ax.set_ylabel(f"predicted {wave} amplitude (mV)")
+        ax.set_title(f"{wave} (line: identity)")
+    fig.axes[-1].legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.subplots_adjust(wspace=0.32)
+    fig.suptitle("Amplitude per record and lead: predicted against true")
+    figures["R, S, T amplitudes, predicted vs true"] = png(fig)
     return figures
 
 

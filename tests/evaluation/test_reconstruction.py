@@ -74,7 +74,7 @@ def test_ridge_floor_with_train(cinc):
     ridge_slopes = [report[f"amp_slope[R,{lead}]"].baselines["ridge"] for lead in ("V1", "V2", "V3")]
     assert min(ridge_slopes) < 0.9
     assert report.passed
-    assert {"Pearson r per lead", "R amplitude, predicted vs true"} <= set(report.figures)
+    assert {"Pearson r per lead", "R, S, T amplitudes, predicted vs true"} <= set(report.figures)
     assert all(png[:8] == b"\x89PNG\r\n\x1a\n" for png in report.figures.values())
 
 
