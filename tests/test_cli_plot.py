@@ -40,14 +40,14 @@ def test_plot_writes_one_pdf_page_per_ecg(cinc_files, tmp_path, capsys):
 
 def test_plot_png_options(cinc_files, tmp_path):
     out = tmp_path / "ecg.png"
-    assert main(["plot", str(cinc_files["hea"]), "-o", str(out), "--layout", "12x1", "--speed", "50",
-                 "--gain", "20"]) == 0
+    assert main(["plot", str(cinc_files["hea"]), "-o", str(out), "--layout", "6x2", "--speed", "12.5",
+                 "--gain", "5"]) == 0
     assert out.stat().st_size > 20_000
     from PIL import Image
 
-    # 12x1 at 50 mm/s: 20 mm gutter + 500 mm of signal + 20 mm margins, at the 200 dpi PNGs are written with
+    # 6x2 at 12.5 mm/s: 5 mm gutter + 2 x 62.5 mm of signal + 20 mm margins, at the 200 dpi PNGs are written with
     with Image.open(out) as image:
-        assert image.width == pytest.approx((20 + 500 + 20) / 25.4 * 200, abs=2)
+        assert image.width == pytest.approx((5 + 125 + 20) / 25.4 * 200, abs=2)
     many = tmp_path / "many.png"
     assert main(["plot", str(cinc_files["npy"]), "-o", str(many)]) == 0
     assert (tmp_path / "many-0.png").stat().st_size > 20_000 and (tmp_path / "many-1.png").exists()
