@@ -55,6 +55,7 @@ from ecgsk.io.npy import read_npy, read_npz, write_npy, write_npz
 from ecgsk.io.wfdb import read_wfdb, write_wfdb
 from ecgsk.io.reader import READ_FORMATS, read
 from ecgsk.io.writer import WRITE_FORMATS, write
+from ecgsk.io.pack import open_packed, pack
 
 __all__ = [
     "ECGFileError",
@@ -82,4 +83,6 @@ __all__ = [
     "READ_FORMATS",
     "write",
     "WRITE_FORMATS",
+    "pack",
+    "open_packed",
 ]
