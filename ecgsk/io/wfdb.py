@@ -229,7 +229,7 @@ def write_wfdb(X, out_dir, *, fs=500, leads=None, start_id=0, record_names=None,
     >>> with tempfile.TemporaryDirectory() as d:
     ...     paths = write_wfdb(X, d, comments={"model": "demo"})
     ...     Y, meta = read_wfdb(paths[0])
-    >>> bool(abs(Y - X[0]).max() < 1e-3), meta["comments"]
+    >>> bool(abs(Y[0] - X[0]).max() < 1e-3), meta.loc[0, "comments"]
     (True, ['model: demo'])
     """
     import wfdb
