@@ -1,11 +1,17 @@
 """Readers and writers for ECG files (no torch).
 
-Every reader returns signals in **millivolts** as ``float32``, leads first
-(``(n_leads, n_samples)`` for one record, ``(n_ecgs, n_leads, n_samples)`` for
-a directory), with the 12 standard leads in :data:`~ecgsk.leads.LEADS_12`
-order.  A file that is corrupt or truncated raises :class:`ECGFileError`
-(a :class:`ValueError`) whose message names the file; readers never return
-partial data.
+:func:`read` reads a file or a folder in any format (detected when not
+given) and returns ``(X, meta)``: ``X`` of shape ``(n_ecgs, n_leads,
+n_samples)``, float32, in **millivolts**, and a DataFrame with one row per
+ECG (``record``, ``fs``, ``leads`` and what the format carries); see
+:mod:`ecgsk.io.reader`.  :func:`read_wfdb` returns the same pair; the other
+per-format readers still return ``(n_leads, n_samples)`` arrays (with lead
+names or a dict).  The 12 standard leads come in :data:`~ecgsk.leads.LEADS_12`
+order.  Readers verify before they return: a file that is corrupt,
+truncated or inconsistent with its header (sampling rate or gain not
+positive and finite, checksum mismatch, NaN/inf/complex samples, ragged
+rows) raises :class:`ECGFileError` (a :class:`ValueError`) whose message
+names the file and the field; readers never return partial data.
 
 Formats
 -------
