@@ -226,6 +226,11 @@ def test_cli_models_survives_a_plugin_that_exits(tmp_path):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ecgsk-exiting\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[ecgsk.models]\nexiting = ecgsk_exiting_plugin:Model\n")
     (tmp_path / "ecgsk_exiting_plugin.py").write_text("import sys\nsys.exit(3)\n")
+    # and a second distribution claiming a built-in's name: both are listed, with a warning naming both
+    twin = tmp_path / "ecgsk_twin-1.0.dist-info"
+    twin.mkdir()
+    (twin / "METADATA").write_text("Metadata-Version: 2.1\nName: ecgsk-twin\nVersion: 1.0\n")
+    (twin / "entry_points.txt").write_text("[ecgsk.models]\ncvae = ecgsk.testing:GaussianECGGenerator\n")
     env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
     out = subprocess.run([sys.executable, "-m", "ecgsk.cli", "models"], capture_output=True, text=True,
                          timeout=120, env=env)
@@ -233,6 +238,9 @@ def test_cli_models_survives_a_plugin_that_exits(tmp_path):
     names = [line.split()[0] for line in out.stdout.splitlines() if line.strip()]
     assert "linear_reconstructor" in names and "pulse2pulse" in names and "exiting" not in names
     assert "ecgsk-exiting" in out.stderr and "SystemExit: 3" in out.stderr
+    cvae_rows = [line.split() for line in out.stdout.splitlines() if line.split()[:1] == ["cvae"]]
+    assert sorted(row[-1] for row in cvae_rows) == ["ecgsk", "ecgsk-twin"], out.stdout
+    assert any("'cvae'" in line and "ecgsk-twin" in line and "'ecgsk'" in line for line in out.stderr.splitlines())
 
 
 def test_same_distribution_seen_twice_is_merged(plugins, tmp_path, monkeypatch):
