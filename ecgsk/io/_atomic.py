@@ -39,9 +39,25 @@ def temporary_target(name):
     return name[1:].rsplit(TMP_TAG, 1)[0]
 
 
+def _finish(cleanup):
+    """Run ``cleanup`` to the end even if Ctrl-C arrives meanwhile; re-raise that Ctrl-C afterwards."""
+    pending = None
+    while True:
+        try:
+            cleanup()
+            break
+        except KeyboardInterrupt as exc:  # a second Ctrl-C must not leave the temporary behind
+            pending = exc
+    if pending is not None:
+        raise pending
+
+
 def _unlink_quietly(path):
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+    def unlink():
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+    _finish(unlink)
 
 
 @contextlib.contextmanager
@@ -89,11 +105,11 @@ def atomic_dir(out_dir):
     ['x']
     """
     tmp = Path(out_dir) / f".dir{TMP_TAG}{secrets.token_hex(4)}"
-    os.mkdir(tmp)
     try:
+        os.mkdir(tmp)
         yield tmp
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _finish(lambda: shutil.rmtree(tmp, ignore_errors=True))
 
 
 def write_bytes_atomic(path, data):

@@ -114,9 +114,6 @@ def load_pretrained_checkpoint(path):
     ...         print(str(exc).endswith("the file is empty"))
     True
     """
-    import pickle
-    import zipfile
-
     import torch
 
     from ecgsk.exceptions import ModelFileError
@@ -128,8 +125,8 @@ def load_pretrained_checkpoint(path):
         raise ModelFileError(f"{where}: the file is empty")
     try:
         checkpoint = torch.load(where, map_location="cpu", weights_only=True)
-    except (EOFError, KeyError, ValueError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile,
-            UnicodeDecodeError, OSError) as exc:
+    except Exception as exc:  # weights_only=True runs no code; text or random bytes fail in many ways
+        # (EOFError, KeyError, IndexError, UnpicklingError, RuntimeError, ...): all mean "not a checkpoint"
         raise ModelFileError(f"{where}: not a readable torch checkpoint ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
     if not isinstance(checkpoint, dict) or "stat_dict" not in checkpoint or not isinstance(checkpoint["stat_dict"], dict):
@@ -140,5 +137,7 @@ def load_pretrained_checkpoint(path):
         raise ModelFileError(f"{where}: {exc}") from None
     missing = [k for k in _REQUIRED_KEYS if k not in mapped]
     if missing:
-        raise ModelFileError(f"{where}: the checkpoint lacks the generator tensors {missing}")
+        inverse = {new: old for old, new in _PRETRAINED_KEYS.items()}
+        theirs = [next(inverse[p] + k[len(p):] for p in inverse if k.startswith(p)) for k in missing]
+        raise ModelFileError(f"{where}: the checkpoint lacks the generator tensors {theirs} (ecgsk's {missing})")
     return mapped, skipped
