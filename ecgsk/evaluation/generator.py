@@ -219,7 +219,10 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
       and baselines.  Needs equal (leads, samples).
     - ``mmd2_features`` (same kernel rule) and ``frechet_features``.
     - ``c2st_accuracy[logistic]``, ``c2st_accuracy[boosting]``: 5-fold
-      cross-validated accuracy of telling the two sets apart.
+      cross-validated accuracy of telling the two sets apart (standardised
+      logistic regression; gradient boosting with 50 trees of depth 3 on 32
+      bins).  No permutation p-value is computed: the floor's accuracies over
+      the splits play that role.
     - ``precision``, ``recall``, ``density``, ``coverage`` (Naeem et al.
       2020, :func:`prdc`, ``k=prdc_k``) in feature space.
     - ``wasserstein[...]``: scipy's 1-D Wasserstein distance between the
@@ -369,7 +372,8 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
                 add("frechet_features", which, _frechet(A, B))
                 Fx, y = np.vstack([A, B]), np.r_[np.ones(len(A), int), np.zeros(len(B), int)]
                 models = {"logistic": make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)),
-                          "boosting": HistGradientBoostingClassifier(max_iter=50, max_depth=3, random_state=0)}
+                          "boosting": HistGradientBoostingClassifier(max_iter=50, max_depth=3, max_bins=32,
+                                                                random_state=0)}  # 32 bins: half the fit time
                 for mname, model in models.items():
                     add(f"c2st_accuracy[{mname}]", which, float(cross_val_score(model, Fx, y, cv=folds).mean()))
                 for k, v in prdc(A, B, k=prdc_k).items():
