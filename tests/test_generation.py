@@ -267,3 +267,61 @@ def test_streaming_memory_does_not_grow_with_n(tmp_path, tiny_p2p_file):
         rss[n] = json.loads(proc.stdout.strip().splitlines()[-1])["maxrss_kb"]
         assert len(list((tmp_path / f"o{n}").iterdir())) == n
     assert rss[5000] <= 1.15 * rss[500], rss
+
+
+# -- issue 15: from_pretrained's errors, OSErrors on the output folder, temporaries of a killed run ----------------
+
+def test_from_pretrained_bad_files_raise_model_file_error(tmp_path):
+    # Why: bare EOFError, KeyError: 101 or KeyError: 'encoder.5.weight' for an empty file, a text file, missing keys.
+    from ecgsk.exceptions import ModelFileError
+    from ecgsk.models.pulse2pulse import pretrained_checkpoint_path
+
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    text = tmp_path / "text.pt"
+    text.write_text("hello, these are not weights\n")
+    state = torch.load(pretrained_checkpoint_path(), map_location="cpu", weights_only=True)
+    del state["stat_dict"]["conv_6.weight"]
+    missing = tmp_path / "missing.pt"
+    torch.save(state, missing)
+    state["stat_dict"]["conv_6.weight"] = torch.zeros(2, 2, 2)
+    shaped = tmp_path / "shaped.pt"
+    torch.save(state, shaped)
+    not_dict = tmp_path / "list.pt"
+    torch.save([1, 2], not_dict)
+    for path, what in [(empty, "empty"), (text, "not a readable torch checkpoint"), (missing, "conv_6.weight"),
+                       (shaped, "do not fit a Pulse2Pulse generator"), (not_dict, "stat_dict"),
+                       (tmp_path / "absent.pt", "no such file")]:
+        with pytest.raises(ModelFileError, match=what) as info:
+            Pulse2PulseGAN.from_pretrained(path)
+        assert str(path) in str(info.value)
+
+
+def test_write_oserror_names_out_dir(tmp_path, tiny_p2p_file, monkeypatch):
+    import errno
+    import os
+
+    from ecgsk.generation import OutputDirError
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OutputDirError, match="out_dir .*cannot write .*0.asc: No space left") as info:
+        generate(2, tmp_path / "o", weights=tiny_p2p_file, random_state=0)
+    assert info.value.errno == errno.ENOSPC and list((tmp_path / "o").iterdir()) == []
+
+
+def test_generate_removes_temporaries_a_killed_run_left(tmp_path, tiny_p2p_file):
+    from ecgsk.io._atomic import TMP_TAG
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / f".3.asc{TMP_TAG}deadbeef").write_text("1 2 3\n")  # as SIGKILL mid-file leaves it
+    generate(2, out, start_id=2, weights=tiny_p2p_file, random_state=0)  # the folder held only a temporary
+    assert sorted(p.name for p in out.iterdir()) == ["2.asc", "3.asc"]
+    # a shard removes only the temporaries of its own ids (the other shard may be writing)
+    (out / f".9.asc{TMP_TAG}deadbeef").write_text("1")
+    (out / f".4.asc{TMP_TAG}deadbeef").write_text("1")
+    generate(4, out, start_id=2, shard=(1, 2), weights=tiny_p2p_file, random_state=0, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == [f".9.asc{TMP_TAG}deadbeef", "2.asc", "3.asc", "4.asc", "5.asc"]
