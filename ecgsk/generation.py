@@ -366,6 +366,14 @@ def generate(
         message names the file.
     FileExistsError
         When ``out_dir`` already holds files and ``overwrite`` is False.
+    OutputDirError
+        (an OSError, with the original ``errno``) When ``out_dir`` cannot be
+        created or a file in it cannot be written (read-only folder, disk
+        full).  Every file already there is complete: each is written to a
+        temporary ``.{name}.ecgsk-tmp-XXXXXXXX`` and renamed when done (a
+        WFDB ``.dat`` before its ``.hea``); errors and Ctrl-C remove the
+        temporary, and the temporaries a hard kill leaves are removed by the
+        next run into the folder.
     ImportError
         With no ``weights`` and deepfake-ecg (the pretrained weights) missing:
         ``pip install ecgsk[pretrained]``.
