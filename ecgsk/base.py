@@ -96,6 +96,17 @@ ESTIMATOR_TAGS = {
 }
 
 
+def _finite_output(estimator, method, out):
+    """Return ``out``, or raise when it holds NaN or infinity: no method returns non-finite values silently."""
+    bad = ~np.isfinite(out)
+    if bad.any():
+        raise ValueError(
+            f"{type(estimator).__name__}.{method} produced {int(bad.sum())} non-finite value(s) of {bad.size}: the "
+            "fitted model cannot be used on this input. Check the units of the training and input data (ecgsk "
+            "expects mV; a UnitsWarning flags values that look like uV or worse), or refit.")
+    return out
+
+
 def _check_tag_names(owner, tags):
     if not isinstance(tags, dict):
         raise TypeError(f"{owner}.tags must be a dict of tag name -> value; got {type(tags).__name__}")
@@ -446,7 +457,7 @@ class GeneratorMixin(ECGEstimatorMixin):
         conditions = self._check_conditions_arg(conditions, n_samples, allow_broadcast=True)
         rng = self._sample_rng_ if random_state is None else check_random_state(random_state)
         out = self._sample(n_samples, conditions, rng)
-        return np.asarray(out, dtype=np.float32)
+        return _finite_output(self, "sample", np.asarray(out, dtype=np.float32))
 
     def iter_samples(self, n_samples, *, batch_size=64, conditions=None, random_state=None, integers=False):
         """Generate ECGs batch by batch, for outputs larger than memory.
@@ -687,7 +698,7 @@ class ReconstructorMixin(ECGEstimatorMixin):
         out = np.asarray(self._transform(lead_i), dtype=np.float32)
         # Lead I is known exactly; never return a modified copy of it.
         out[:, 0, :] = lead_i[:, 0, :]
-        return out
+        return _finite_output(self, "transform", out)
 
     def fit_transform(self, X, y=None):
         return self.fit(X, y).transform(X)
@@ -735,7 +746,8 @@ class RiskMixin(ECGEstimatorMixin):
         self._check_fitted()
         X = self._validate_ecg(X, reset=False)
         conditions = self._check_conditions_arg(conditions, len(X))
-        return np.asarray(self._predict_risk(X, conditions), dtype=np.float64).reshape(len(X))
+        risk = np.asarray(self._predict_risk(X, conditions), dtype=np.float64).reshape(len(X))
+        return _finite_output(self, "predict_risk", risk)
 
     def predict(self, X, conditions=None):
         """Alias of :meth:`predict_risk`."""

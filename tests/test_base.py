@@ -181,3 +181,25 @@ def test_check_conditions_takes_one_subject_or_columns_as_a_dict():
     assert cols["age"].tolist() == [30, 70]
     with pytest.raises(ValueError, match="rows"):
         check_conditions({"age": [30, 70]}, 3)
+
+
+def test_non_finite_output_is_an_error_not_silent():
+    """Issue 15: data scaled by 1e30 trained EKGAN, Pix2Pix and the cVAE into NaN output, returned silently."""
+    from ecgsk.datasets import make_synthetic_ecgs
+    from ecgsk.exceptions import UnitsWarning
+    from ecgsk.models.cvae import ConditionalVAE
+    from ecgsk.models.ekgan import EKGAN
+    from ecgsk.models.pix2pix import Pix2PixReconstructor
+
+    X = make_synthetic_ecgs(8, n_leads=12, n_samples=1000, random_state=0) * 1e30
+    for cls in (EKGAN, Pix2PixReconstructor):
+        with pytest.warns(UnitsWarning):
+            est = cls(**cls.get_test_params()[0]).fit(X)
+        with pytest.raises(ValueError, match=rf"{cls.__name__}\.transform produced \d+ non-finite value"):
+            est.transform(X[:2, :1])
+    beats = make_synthetic_ecgs(8, n_leads=12, n_samples=80, random_state=0) * 1e30
+    conditions = pd.DataFrame({"age": np.arange(8) * 5 + 30.0, "sex": ["M", "F"] * 4})
+    with pytest.warns(UnitsWarning):
+        cvae = ConditionalVAE(**ConditionalVAE.get_test_params()[0]).fit(beats, conditions=conditions)
+    with pytest.raises(ValueError, match=r"ConditionalVAE\.sample produced \d+ non-finite value"):
+        cvae.sample(2, conditions={"age": [50.0, 60.0], "sex": ["M", "F"]})
