@@ -208,3 +208,23 @@ def test_read_asc_streams_across_blocks(tmp_path, monkeypatch):
     p.write_bytes(data[: len(data) - 5])  # cut inside the last row
     with pytest.raises(ECGFileError, match=r"0\.asc: the last line .* has no newline: the file is truncated"):
         read_asc(p)
+
+
+def test_read_asc_memory_is_a_few_times_the_file(tmp_path):
+    """Issue 15: a 30 MB .asc took about 760 MB (25x the file); the reader now streams in blocks."""
+    import tracemalloc
+
+    from ecgsk.io import read_asc, write_asc_microvolts
+
+    rows = 300_000  # about 13 MB: several of the reader's 4 MB blocks, so the block working set is amortised
+    U = (np.tanh(np.random.default_rng(0).standard_normal((1, 8, rows))) * 6000).astype(np.int32)
+    path = write_asc_microvolts(U, tmp_path)[0]
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        X = read_asc(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(np.round(np.asarray(X) * 1000).astype(np.int32).reshape(U[0].shape), U[0])
+    assert peak < 5 * size, f"peak traced memory {peak / 1e6:.1f} MB is {peak / size:.1f}x the {size / 1e6:.1f} MB file"
