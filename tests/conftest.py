@@ -87,3 +87,51 @@ def tiny_p2p_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("weights") / "tiny.ecgsk"
     gan.save(path)
     return path
+
+
+def _mount_tmpfs(path, options):
+    """Mount a tmpfs with ``options`` on ``path`` (root only); True when it worked."""
+    import subprocess
+
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def _cannot(why):
+    # CI runs as root with mount rights, so there a missing tmpfs is a broken set-up, not a reason to skip
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}: CI must be able to mount a tmpfs")
+    pytest.skip(why)
+
+
+@pytest.fixture
+def readonly_dir(tmp_path):
+    """A real read-only folder: chmod 555 for a normal user, a read-only tmpfs for root."""
+    import subprocess
+
+    where = tmp_path / "ro"
+    if os.geteuid() != 0:
+        where.mkdir()
+        where.chmod(0o555)
+        yield where
+        where.chmod(0o755)
+        return
+    if not _mount_tmpfs(where, "ro,size=64k"):
+        _cannot("root without mount rights: no way to make a read-only folder here")
+    yield where
+    subprocess.run(["umount", str(where)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 512 KiB filesystem (a tmpfs; needs root)."""
+    import subprocess
+
+    where = tmp_path / "disk"
+    if not _mount_tmpfs(where, "size=512k"):
+        _cannot("mounting a tmpfs needs root; the patched-write test covers a full disk without it")
+    yield where
+    subprocess.run(["umount", str(where)], check=True)

@@ -213,24 +213,6 @@ def test_generate_disk_full_is_one_line_and_leaves_complete_files(tmp_path, tiny
     assert all(_asc_complete(p) for p in files)
 
 
-@pytest.fixture
-def readonly_dir(tmp_path):
-    """A real read-only folder: chmod 555 for a normal user, a read-only tmpfs for root."""
-    import os
-
-    where = tmp_path / "ro"
-    where.mkdir()
-    if os.geteuid() != 0:
-        where.chmod(0o555)
-        yield where
-        where.chmod(0o755)
-        return
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(where)]).returncode != 0:
-        pytest.skip("root without mount rights: no way to make a read-only folder here")
-    yield where
-    subprocess.run(["umount", str(where)], check=True)
-
-
 @pytest.mark.parametrize("sub", ["", "new"])
 def test_generate_read_only_folder_is_one_line(readonly_dir, tiny_p2p_file, capsys, sub):
     # Why: a read-only output folder gave an OSError traceback.

@@ -5,11 +5,13 @@ the first), so they run in order in one namespace, each as its own test, in a
 temporary working directory.  A block fails the test when it raises.
 """
 
+import ast
 import os
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,6 +23,18 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|^\s*\[[^\]]+\]:\s*
 
 def python_blocks(text):
     return [(text[: m.start()].count("\n") + 2, m.group(1)) for m in BLOCK.finditer(text)]
+
+
+def assigned_names(code):
+    """The names a block binds at its top level (assignments, imports, for targets)."""
+    names = set()
+    for node in ast.parse(code).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
 
 
 def links(text):
@@ -46,6 +60,12 @@ def test_readme_block_runs(line, code, tmp_path_factory):
             exec(compile(code, f"README.md:{line}", "exec"), _NAMESPACE)
     finally:
         os.chdir(cwd)
+    names = assigned_names(code)
+    assert names, f"README.md:{line}: the block binds no names, so nothing shows that it ran"
+    missing = sorted(n for n in names if n not in _NAMESPACE)
+    assert not missing, f"README.md:{line}: the block ran but did not bind {missing}"
+    arrays = {n: _NAMESPACE[n] for n in names if isinstance(_NAMESPACE[n], np.ndarray) and _NAMESPACE[n].dtype.kind == "f"}
+    assert all(np.isfinite(a).all() for a in arrays.values()), f"README.md:{line}: non-finite results in {sorted(arrays)}"
 
 
 def test_risk_block_builds_its_target():

@@ -1,28 +1,17 @@
 """evaluate_generator: metrics against direct computations, verdicts on real LUDB data."""
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.stats import wasserstein_distance
 
 from ecgsk.evaluation import EvaluationReport, evaluate_generator, prdc
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data")
-
 
 @pytest.fixture(scope="module")
-def ludb():
-    if not (DATA / "ludb").is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"LUDB is missing under {DATA} (CI needs the real data)")
-        pytest.skip(f"LUDB not found under {DATA}")
+def ludb(data_dir):
     from ecgsk.datasets import load_ludb
 
-    X, _ = load_ludb(DATA / "ludb")
+    X, _ = load_ludb(data_dir / "ludb")
     rng = np.random.default_rng(0)
     p = rng.permutation(len(X))
     return X[p[:60]], X[p[60:90]], X[p[90:120]]  # real, held-out "synthetic", train

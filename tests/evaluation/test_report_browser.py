@@ -9,9 +9,6 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data")
 
 
 def _need(condition, why):
@@ -22,13 +19,12 @@ def _need(condition, why):
 
 
 @pytest.fixture(scope="module")
-def report_html(tmp_path_factory):
-    _need((DATA / "cinc2021").is_dir(), f"CinC 2021 sample not found under {DATA}")
+def report_html(tmp_path_factory, data_dir):
     _need(importlib.util.find_spec("matplotlib") is not None, "matplotlib is not installed (figures)")
     from ecgsk.datasets import load_cinc2021
     from ecgsk.evaluation import evaluate_generator
 
-    X, _ = load_cinc2021(DATA / "cinc2021")
+    X, _ = load_cinc2021(data_dir / "cinc2021")
     report = evaluate_generator(X[:16], X[16:30], random_state=0, n_splits=1, reference="CinC 2021 sample")
     assert report.figures  # the page must have images to check
     return report.to_html(tmp_path_factory.mktemp("html") / "report.html")

@@ -6,7 +6,6 @@ SIGINT-in-a-subprocess tests are in tests/test_cli.py).
 
 import errno
 import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -56,24 +55,6 @@ def test_asc_disk_full_mid_file_leaves_only_complete_files(tmp_path, X8, monkeyp
     assert len((tmp_path / "0.asc").read_text().splitlines()) == 2000
 
 
-def _mount_tmpfs(path, options):
-    path.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0:
-        return False
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
-    return done.returncode == 0
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 512 KiB filesystem (a tmpfs; needs root)."""
-    where = tmp_path / "disk"
-    if not _mount_tmpfs(where, "size=512k"):
-        pytest.skip("mounting a tmpfs needs root; the patched-write test covers a full disk without it")
-    yield where
-    subprocess.run(["umount", str(where)], check=True)
-
-
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_real_full_disk_leaves_only_complete_files(small_disk, fmt):
     X = make_synthetic_ecgs(24, n_leads=8, n_samples=2000, random_state=1)
@@ -99,22 +80,6 @@ def _read_one(base, fmt):
     out = reader(path)
     X = out[0] if isinstance(out, tuple) else out
     return np.asarray(X).reshape(-1, np.asarray(X).shape[-1])
-
-
-@pytest.fixture
-def readonly_dir(tmp_path):
-    """A real read-only folder: chmod 555 for a normal user, a read-only tmpfs for root."""
-    where = tmp_path / "ro"
-    if os.geteuid() != 0:
-        where.mkdir()
-        where.chmod(0o555)
-        yield where
-        where.chmod(0o755)
-        return
-    if not _mount_tmpfs(where, "ro,size=64k"):
-        pytest.skip("root without mount rights: no way to make a read-only folder here")
-    yield where
-    subprocess.run(["umount", str(where)], check=True)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
