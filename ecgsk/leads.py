@@ -15,6 +15,7 @@ _CANONICAL = {name.lower(): name for name in LEADS_12}
 _CANONICAL.update({"mlii": "II", "avr": "aVR", "avl": "aVL", "avf": "aVF"})
 
 __all__ = [
+    "default_lead_names",
     "LEADS_12",
     "LEADS_8",
     "canonical_lead_name",
@@ -22,6 +23,21 @@ __all__ = [
     "derive_12_from_8",
     "select_8_from_12",
 ]
+
+
+def default_lead_names(n_leads, prefix="lead"):
+    """Lead names for ``n_leads`` rows: LEADS_12 for 12, LEADS_8 for 8, else ``prefix0``, ``prefix1``, ...
+
+    Examples
+    --------
+    >>> default_lead_names(8)[:3], default_lead_names(2, prefix="ch")
+    (['I', 'II', 'V1'], ['ch0', 'ch1'])
+    """
+    if n_leads == 12:
+        return list(LEADS_12)
+    if n_leads == 8:
+        return list(LEADS_8)
+    return [f"{prefix}{i}" for i in range(n_leads)]
 
 
 def canonical_lead_name(name):

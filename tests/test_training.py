@@ -84,22 +84,31 @@ def test_cli_train_missing_folder(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
 
 
-def test_cli_train_stops_cleanly_on_ctrl_c_and_keeps_a_loadable_model(npy_folder, tmp_path):
-    out = tmp_path / "p2p.ecgsk"
-    cmd = [sys.executable, "-m", "ecgsk.cli", "train", "pulse2pulse", str(npy_folder), "-o", str(out),
-           "--epochs", "100000", "--checkpoint-every", "1", "-q", *TINY_P2P]
+def interrupt_at_first_checkpoint(cmd, out, wait=180):
+    """Run ``ecgsk train`` in a subprocess, send SIGINT once ``out`` exists; ``(returncode, stdout, stderr)``."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + wait
         while not out.exists() and time.time() < deadline and proc.poll() is None:
             time.sleep(0.2)
-        assert out.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint within 120 s"
+        if not out.exists():
+            proc.kill()
+            _, stderr = proc.communicate()
+            pytest.fail(f"no checkpoint within {wait} s: {stderr[-2000:]}")
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, stderr
+    return proc.returncode, stdout, stderr
+
+
+def test_cli_train_stops_cleanly_on_ctrl_c_and_keeps_a_loadable_model(npy_folder, tmp_path):
+    out = tmp_path / "p2p.ecgsk"
+    cmd = [sys.executable, "-m", "ecgsk.cli", "train", "pulse2pulse", str(npy_folder), "-o", str(out),
+           "--epochs", "100000", "--checkpoint-every", "1", "-q", *TINY_P2P]
+    returncode, stdout, stderr = interrupt_at_first_checkpoint(cmd, out)
+    assert returncode == 0, stderr
     assert "interrupted" in stdout and "interrupted" in stderr  # the summary line and the warning
     loaded = ecgsk.load(out)
     assert loaded.interrupted_ is True and loaded.n_iter_ >= 1
@@ -219,18 +228,8 @@ def test_cli_train_every_torch_model_stops_cleanly_on_ctrl_c(name, cinc_folder, 
     argv = train_args(name, cinc_folder, out, outcomes_csv)
     argv[argv.index("--epochs") + 1] = "100000"
     cmd = [sys.executable, "-m", "ecgsk.cli", *argv, "--checkpoint-every", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 180
-        while not out.exists() and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.2)
-        assert out.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint within 180 s"
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, stderr
+    returncode, stdout, stderr = interrupt_at_first_checkpoint(cmd, out)
+    assert returncode == 0, stderr
     assert "interrupted" in stdout
     loaded = ecgsk.load(out)
     assert loaded.interrupted_ is True and loaded.n_iter_ >= 1

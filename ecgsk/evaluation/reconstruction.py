@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ..leads import LEADS_8, LEADS_12, derive_12_from_8
+from ..leads import default_lead_names, derive_12_from_8
 from ..preprocessing.rpeaks import detect_rpeaks
 from ..utils.validation import check_ecg_array
 from .report import EvaluationReport, MetricResult
@@ -24,14 +24,6 @@ __all__ = ["evaluate_reconstruction"]
 _PRE, _POST = 0.25, 0.45  # beat window around the R peak, seconds (as ecgsk.metrics.ecg_features)
 _WAVES = ("R", "S", "T")
 _INDEPENDENT_12 = [1, 6, 7, 8, 9, 10, 11]  # II, V1..V6 in LEADS_12
-
-
-def _lead_names(n_leads):
-    if n_leads == 12:
-        return list(LEADS_12)
-    if n_leads == 8:
-        return list(LEADS_8)
-    return [f"lead{i}" for i in range(n_leads)]
 
 
 def _median_beats(X, peaks, fs):
@@ -335,7 +327,7 @@ def evaluate_reconstruction(true, predicted, *, fs=500, train=None, input_lead=0
             raise ValueError(f"train must have {n_leads} leads and {T} samples like true; got shape {train.shape}")
     fs = float(fs)
     rng = check_random_state(random_state)
-    names = _lead_names(n_leads)
+    names = default_lead_names(n_leads)
     leads = [j for j in range(n_leads) if j != input_lead]
 
     true_peaks = detect_rpeaks(true, fs)  # multi-lead voting on the truth: where amplitudes are measured

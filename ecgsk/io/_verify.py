@@ -20,7 +20,6 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import numpy as np
 
 from ecgsk.exceptions import ECGFileError
-from ecgsk.leads import LEADS_8, LEADS_12
 
 # Bits per sample of the WFDB storage formats whose size is known in advance.
 _WFDB_FORMAT_BITS = {8: 8, 16: 16, 24: 24, 32: 32, 61: 16, 80: 8, 160: 16, 212: 12, 310: 32 / 3, 311: 32 / 3}
@@ -232,15 +231,6 @@ def _to_mv_float32(path, X, field="samples"):
         bad = np.argwhere(~np.isfinite(out))[0]
         _fail(path, f"{field} overflow float32 in mV (first at index {tuple(int(i) for i in bad)}; wrong gain?)")
     return out
-
-
-def _default_leads(n_leads):
-    """LEADS_12 for 12 columns, LEADS_8 for 8, else ``ch0``, ``ch1``, ...; the writers use the same names."""
-    if n_leads == 12:
-        return list(LEADS_12)
-    if n_leads == 8:
-        return list(LEADS_8)
-    return [f"ch{i}" for i in range(n_leads)]
 
 
 def _meta_frame(rows, extra_columns=()):

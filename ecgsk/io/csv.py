@@ -9,8 +9,8 @@ import numpy as np
 
 from ecgsk.io._atomic import atomic_path
 from ecgsk.io._common import _fail, _reorder_standard
-from ecgsk.io._verify import _default_leads, _to_mv_float32
-from ecgsk.leads import LEADS_8, LEADS_12, canonical_lead_name
+from ecgsk.io._verify import _to_mv_float32
+from ecgsk.leads import LEADS_8, LEADS_12, canonical_lead_name, default_lead_names
 from ecgsk.utils.validation import check_ecg_array
 
 __all__ = ["write_csv", "read_csv"]
@@ -128,7 +128,7 @@ def read_csv(path):
 
     first, _ = numbers(cells[:1])
     if first is not None:  # headerless: the first row is data
-        body, leads = cells, _default_leads(cells.shape[1])
+        body, leads = cells, default_lead_names(cells.shape[1], prefix="ch")
         offset = 1
     else:
         leads = [canonical_lead_name(str(c).strip()) for c in cells[0]]

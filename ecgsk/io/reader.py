@@ -19,7 +19,8 @@ from ecgsk.io.challenge import read_challenge_record
 from ecgsk.io.csv import read_csv
 from ecgsk.io.npy import read_npy, read_npz
 from ecgsk.io.wfdb import read_wfdb
-from ecgsk.io._verify import _default_leads, _meta_frame
+from ecgsk.io._verify import _meta_frame
+from ecgsk.leads import default_lead_names
 
 __all__ = ["read", "READ_FORMATS"]
 
@@ -96,19 +97,19 @@ def _read_one(path, fmt, fs):
         return x[None], [{**row, **extra, "comments": info["comments"]}]
     if fmt == "asc":
         x = read_asc(path)
-        return x[None], [{"record": path.stem, "fs": 500.0 if fs is None else float(fs), "leads": tuple(_default_leads(len(x)))}]
+        return x[None], [{"record": path.stem, "fs": 500.0 if fs is None else float(fs), "leads": tuple(default_lead_names(len(x), prefix="ch"))}]
     if fmt == "csv":
         x, leads = read_csv(path)
         return x[None], [{"record": path.stem, "fs": unknown, "leads": tuple(leads)}]
     if fmt == "npy":
         X = read_npy(path)
-        leads, rate = tuple(_default_leads(X.shape[1])), unknown
+        leads, rate = tuple(default_lead_names(X.shape[1], prefix="ch")), unknown
     else:
         data = read_npz(path)
         if "X" not in data:
             raise ECGFileError(f"{path}: no array 'X' in the archive")
         X = data["X"]
-        leads = tuple(_default_leads(X.shape[1]))
+        leads = tuple(default_lead_names(X.shape[1], prefix="ch"))
         if "leads" in data:
             leads = tuple(str(v) for v in np.atleast_1d(data["leads"]))
             if len(leads) != X.shape[1]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgsk.io._common import _write_bytes
-from ecgsk.leads import LEADS_8, LEADS_12
+from ecgsk.leads import default_lead_names
 from ecgsk.utils.validation import check_ecg_array
 
 __all__ = ["write", "WRITE_FORMATS"]
@@ -18,14 +18,6 @@ __all__ = ["write", "WRITE_FORMATS"]
 #: Formats :func:`write` writes, one file (WFDB: one record) per ECG.
 WRITE_FORMATS = ("asc", "csv", "npy", "wfdb")
 _RESERVED = ("record", "fs", "leads")
-
-
-def _default_leads(n_leads):
-    if n_leads == 12:
-        return list(LEADS_12)
-    if n_leads == 8:
-        return list(LEADS_8)
-    return [f"ch{i}" for i in range(n_leads)]
 
 
 def _rows(meta, n):
@@ -46,7 +38,7 @@ def _rows(meta, n):
 def _leads_of(row, n_leads):
     leads = row.get("leads")
     if leads is None or (isinstance(leads, float) and np.isnan(leads)):
-        return _default_leads(n_leads)
+        return default_lead_names(n_leads, prefix="ch")
     if isinstance(leads, str):
         leads = [s.strip() for s in leads.split(",")]
     leads = list(leads)

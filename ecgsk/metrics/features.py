@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from ..leads import default_lead_names
 from ..utils.constraints import Interval, validate_params
 from ..utils.validation import check_ecg_array
 
@@ -38,16 +39,6 @@ _QRS_FRAC = 0.06  # onset/offset threshold; calibrated on LUDB delineation (MAE 
 _BANDS = ((0.0, 5.0), (5.0, 15.0), (15.0, 40.0), (40.0, np.inf))
 
 
-def _lead_names(n_leads):
-    from ..leads import LEADS_8, LEADS_12
-
-    if n_leads == 12:
-        return list(LEADS_12)
-    if n_leads == 8:
-        return list(LEADS_8)
-    return [f"lead{i}" for i in range(n_leads)]
-
-
 def feature_names(n_leads=12):
     """Names of the columns of :func:`ecg_features` for ``n_leads`` leads.
 
@@ -68,7 +59,7 @@ def feature_names(n_leads=12):
     """
     if not isinstance(n_leads, numbers.Integral) or n_leads < 1:
         raise ValueError(f"n_leads must be a positive integer; got {n_leads!r}")
-    leads = _lead_names(int(n_leads))
+    leads = default_lead_names(int(n_leads))
     names = [f"{lead}_{f}" for lead in leads for f in _PER_LEAD_FEATURES]
     names += [f"corr_{leads[i]}_{leads[j]}" for i in range(len(leads)) for j in range(i + 1, len(leads))]
     names += list(_GLOBAL_FEATURES)
