@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgsk.io._atomic import atomic_dir
+from ecgsk.io._atomic import _finish, atomic_dir
 from ecgsk.io._common import _fail, _record_base, _reorder_standard, _units_factor
 from ecgsk.io._verify import _meta_frame, _parse_wfdb_header, _signal_file_bytes, _to_mv_float32
 from ecgsk.io.challenge import _comment_fields, _parse_age, _parse_sex
@@ -19,6 +19,17 @@ from ecgsk.leads import LEADS_8, LEADS_12, canonical_lead_name
 from ecgsk.utils.validation import check_ecg_array
 
 __all__ = ["read_wfdb", "write_wfdb", "wfdb_gain"]
+
+
+def _move_record(tmp_dir, out_dir, name):
+    """Move a record's signal, then the header that names it; a Ctrl-C between the two cannot split them."""
+    def move_what_is_left():
+        for suffix in (".dat", ".hea"):
+            source = tmp_dir / f"{name}{suffix}"
+            if source.exists():
+                os.replace(source, out_dir / f"{name}{suffix}")
+
+    _finish(move_what_is_left)  # re-raises the Ctrl-C once both are in place
 
 
 def read_wfdb(path, *, verify=True):
@@ -277,8 +288,6 @@ def write_wfdb(X, out_dir, *, fs=500, leads=None, start_id=0, record_names=None,
                 comments=lines or None,
                 write_dir=str(tmp_dir),
             )
-            # the signal first, then the header that names it
-            os.replace(tmp_dir / f"{name}.dat", out_dir / f"{name}.dat")
-            os.replace(tmp_dir / f"{name}.hea", out_dir / f"{name}.hea")
+            _move_record(tmp_dir, out_dir, name)
             paths.append(out_dir / str(name))
     return paths
