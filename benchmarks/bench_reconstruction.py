@@ -17,11 +17,25 @@ Protocol:
    ``ecgsk.metrics.prd``, ``100 * sqrt(sum((x-y)^2) / sum(x^2))``, is 10 x it).
    Leads III, aVR, aVL and aVF are derived by the models from I and II.
 
+5. ``--protocol loso`` (issue 17): leave one source out.  The sources are
+   LUDB, PTB-XL (the CinC 2021 ``HR*`` records) and Chapman (``JS*``); each
+   model is trained on two and tested on the third, and every held-out source
+   is reported separately, with
+   :func:`ecgsk.evaluation.evaluate_reconstruction` per lead (r, RMSE, the
+   R-amplitude slope of predicted against true) next to the ridge floor fitted
+   in the same run.  The split is fixed by source, not tuned.  Amplitude
+   figures (slopes, RMSE) count only on the CinC sources: LUDB v1.0.1 scales
+   every lead to 1.000 mV peak-to-peak, so its amplitudes, and a model's
+   amplitude slope on it, are not physiological.  Targets on every held-out
+   source: model mean r >= ridge mean r + 0.05, R-amplitude slope >= 0.8 in
+   V1-V6 (CinC sources only).
+
 Usage::
 
     python benchmarks/bench_reconstruction.py                      # all three models, defaults below
     python benchmarks/bench_reconstruction.py --models linear      # the floor only (seconds)
     python benchmarks/bench_reconstruction.py --models ekgan --width 8 --epochs 3 --folds-run 1  # a 1-fold pilot
+    python benchmarks/bench_reconstruction.py --protocol loso --models linear,ekgan   # leave one source out
 
 Prints one JSON line per model (and appends them to ``--out`` if given).
 """
@@ -50,6 +64,22 @@ def load_data(max_records=None):
         keep = np.random.RandomState(0).permutation(len(X))[:max_records]
         X, groups = X[np.sort(keep)], groups[np.sort(keep)]
     return X, groups
+
+
+#: The sources of ``--protocol loso``, by record-name prefix of the group labels.
+SOURCES = {"ludb": "ludb/", "ptbxl": "cinc2021/HR", "chapman": "cinc2021/JS"}
+#: Sources whose amplitudes are physiological (see the LUDB caveat in the module docstring).
+AMPLITUDE_SOURCES = ("ptbxl", "chapman")
+
+
+def source_of(groups):
+    """The source name of each group label (``"ludb/12"`` -> ``"ludb"``)."""
+    out = np.empty(len(groups), dtype=object)
+    for name, prefix in SOURCES.items():
+        out[np.char.startswith(groups.astype(str), prefix)] = name
+    if any(v is None for v in out):
+        raise ValueError("records of an unknown source: " + ", ".join(groups[[v is None for v in out]][:5]))
+    return out
 
 
 def prd_seed(x, y):
@@ -114,9 +144,55 @@ class _FirstFolds:
         return self.n
 
 
+def loso_record(name, model, X, groups, args):
+    """Train on two sources, test on the third, for every source: one JSON-ready dict."""
+    from ecgsk.evaluation import evaluate_reconstruction
+    from ecgsk.pipeline import ECGPipeline
+    from ecgsk.preprocessing import BandpassFilter
+
+    sources = source_of(groups)
+    record = {"benchmark": "reconstruction_loso", "model": name,
+              "params": {k: v for k, v in model.get_params().items() if not k.startswith("verbose")},
+              "held_out": {}}
+    start = time.time()
+    for held in SOURCES:
+        test, train = sources == held, sources != held
+        pipe = ECGPipeline([("bandpass", BandpassFilter(0.5, 40.0, fs=500)), ("model", model)])
+        t0 = time.time()
+        pipe.fit(X[train])
+        fit_s = time.time() - t0
+        true = pipe[:-1].transform(X[test])
+        pred = pipe[-1].transform(true)
+        train_bp = pipe[:-1].transform(X[train])
+        report = evaluate_reconstruction(true, pred, fs=500, train=train_bp, n_bootstrap=200, random_state=0,
+                                         figures=False)
+        value = {m: report[m].value for m in report.to_frame()["name"]}
+        leads = LEADS_12[1:]
+        ridge_r = float(report["pearson_r[mean]"].baselines["ridge"])
+        out = {
+            "n_train": int(train.sum()), "n_test": int(test.sum()), "fit_s": round(fit_s, 1),
+            "r_mean": round(float(value["pearson_r[mean]"]), 4),
+            "ridge_r_mean": round(ridge_r, 4),
+            "r": {lead: round(float(value[f"pearson_r[{lead}]"]), 4) for lead in leads},
+            "rmse": {lead: round(float(value[f"rmse[{lead}]"]), 4) for lead in leads},
+            "r_amp_slope": {lead: round(float(value[f"amp_slope[R,{lead}]"]), 3)
+                            for lead in ("V1", "V2", "V3", "V4", "V5", "V6")},
+            "amplitudes_physiological": held in AMPLITUDE_SOURCES,
+        }
+        out["margin_over_ridge"] = round(out["r_mean"] - out["ridge_r_mean"], 4)
+        out["target_r_met"] = bool(out["margin_over_ridge"] >= 0.05)
+        out["target_slope_met"] = (bool(min(out["r_amp_slope"].values()) >= 0.8)
+                                   if held in AMPLITUDE_SOURCES else None)
+        record["held_out"][held] = out
+    record["wall_s"] = round(time.time() - start, 1)
+    return record
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="linear,ekgan,pix2pix")
+    parser.add_argument("--protocol", choices=["kfold", "loso"], default="kfold",
+                        help="5-fold GroupKFold over records, or leave one source out")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--folds-run", type=int, default=None, help="run only the first N folds")
     parser.add_argument("--max-records", type=int, default=None)
@@ -149,6 +225,13 @@ def main(argv=None):
         cv = _FirstFolds(cv, args.folds_run)
     for name in args.models.split(","):
         model = make_model(name, args)
+        if args.protocol == "loso":
+            line = json.dumps(loso_record(name, model, X, groups, args))
+            print(line, flush=True)
+            if args.out:
+                with open(args.out, "a") as fh:
+                    fh.write(line + "\n")
+            continue
         pipe = ECGPipeline([("bandpass", BandpassFilter(0.5, 40.0, fs=500)), ("model", model)])
         start = time.time()
         res = cross_validate(pipe, X, groups=groups, cv=cv, scoring=reconstruction_scorer, error_score="raise")
