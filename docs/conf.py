@@ -1,0 +1,120 @@
+"""Sphinx configuration of ecgsk's documentation site.
+
+Build it with ``python -m sphinx -W --keep-going -b html docs docs/_build/html``
+(``pip install -e ".[docs]"`` first).  Sphinx with numpydoc, as scikit-learn,
+sktime and skorch use: the docstrings are numpydoc already, and numpydoc's
+validation checks that every public method documents its parameters.
+"""
+
+import os
+import sys
+from datetime import date
+
+# the package is installed editable; this also lets the build run from a plain checkout
+sys.path.insert(0, os.path.abspath(".."))
+
+import ecgsk  # noqa: E402  (torch-free)
+
+project = "ecgsk"
+author = "the ecgsk developers"
+copyright = f"{date.today().year}, {author}"
+release = ecgsk.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+
+# -- Markdown (the existing pages in docs/) ------------------------------------------
+myst_enable_extensions = ["dollarmath", "colon_fence"]
+myst_heading_anchors = 3  # [text](page.md#a-heading) links resolve
+
+# -- API reference --------------------------------------------------------------------
+autosummary_generate = True
+autosummary_ignore_module_all = False  # a module's __all__ is its public API
+autosummary_imported_members = True
+autodoc_default_options = {"member-order": "groupwise"}
+autodoc_typehints = "none"  # the numpydoc sections carry the types
+add_module_names = False
+
+# -- numpydoc -----------------------------------------------------------------------------
+numpydoc_show_class_members = False  # the class template lists the methods itself
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+# "Every public method documents its parameters": PR01 (a parameter is not documented) and
+# PR02 (a documented parameter does not exist) fail the build through -W.
+numpydoc_validation_checks = {"PR01", "PR02"}
+numpydoc_validation_exclude = {
+    r"\.__init__$",  # the class docstring documents the constructor
+    r"^sklearn\.",
+    r"^torch\.",
+}
+
+# -- HTML ------------------------------------------------------------------------------------
+html_theme = "alabaster"
+html_title = f"ecgsk {release}"
+html_static_path = []
+
+# -- what the API pages show -------------------------------------------------------------------
+API_MODULES = [
+    "ecgsk", "ecgsk.base", "ecgsk.models", "ecgsk.nn", "ecgsk.nn.callbacks", "ecgsk.preprocessing",
+    "ecgsk.pipeline", "ecgsk.metrics", "ecgsk.evaluation", "ecgsk.io", "ecgsk.datasets", "ecgsk.plotting",
+    "ecgsk.generation", "ecgsk.training", "ecgsk.registry", "ecgsk.exceptions", "ecgsk.testing", "ecgsk.utils",
+]
+
+
+def _foreign_duplicates():
+    """Names re-exported from outside ecgsk by more than one module (e.g. scikit-learn's NotFittedError).
+
+    autodoc registers such an object under its real name on every page that shows it, which Sphinx
+    reports as a duplicate; all but the first page get ``:no-index:``.
+    """
+    import importlib
+
+    seen, duplicates = set(), set()
+    for modname in API_MODULES:
+        module = importlib.import_module(modname)
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name, None)
+            real = getattr(obj, "__module__", None)
+            if isinstance(obj, type) and real and not real.startswith("ecgsk"):
+                key = f"{real}.{obj.__qualname__}"
+                if key in seen:
+                    duplicates.add(f"{modname}.{name}")
+                seen.add(key)
+    return duplicates
+
+
+autosummary_context = {"no_index": sorted(_foreign_duplicates())}
+
+_FOREIGN = ("sklearn.", "torch.", "collections.", "_collections_abc", "builtins", "abc")
+
+
+def _skip_foreign_member(app, what, name, obj, skip, options):
+    """Show only methods and properties that ecgsk defines (not scikit-learn's, torch's or the stdlib's).
+
+    Inherited scikit-learn methods (``get_params``, ``set_fit_request``, ``Pipeline.fit``, ...) are
+    documented by scikit-learn; their docstrings point into scikit-learn's own site.
+    """
+    if what != "class" or skip:
+        return None
+    target = obj.fget if isinstance(obj, property) else obj
+    target = getattr(target, "__func__", target)
+    module = getattr(target, "__module__", None) or ""
+    if module.startswith(_FOREIGN) or module in _FOREIGN:
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_member)
