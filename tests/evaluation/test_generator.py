@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import wasserstein_distance
 
-from ecgsk.evaluation import EvaluationReport, evaluate_generator, prdc
+from ecgsk.evaluation import EvaluationReport, c2st_permutation_pvalue, evaluate_generator, prdc
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,35 @@ def test_prdc_matches_the_published_formulas_on_a_hand_checked_case():
         prdc(real, fake, k=3)
 
 
+def test_c2st_pvalue_matches_brute_force_enumeration_of_fold_relabellings():
+    import itertools
+
+    rng = np.random.default_rng(0)
+    folds = [np.arange(0, 7), np.arange(7, 13)]
+    y = np.r_[1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0]
+    pred = np.where(rng.random(13) < 0.75, y, 1 - y)  # a classifier right about 3 times in 4
+    observed = int((pred == y).sum())
+    # every relabelling of each fold that keeps its class counts, equally likely under H0
+    per_fold = []
+    for idx in folds:
+        n1 = int(y[idx].sum())
+        counts = []
+        for pos in itertools.combinations(range(len(idx)), n1):
+            lab = np.zeros(len(idx), int)
+            lab[list(pos)] = 1
+            counts.append(int((lab == pred[idx]).sum()))
+        per_fold.append(counts)
+    totals = [c0 + c1 for c0 in per_fold[0] for c1 in per_fold[1]]
+    expected = np.mean(np.array(totals) >= observed)
+    assert c2st_permutation_pvalue(y, pred, folds) == pytest.approx(expected, rel=1e-12)
+    assert c2st_permutation_pvalue(y, y, folds) == pytest.approx(1 / (35 * 20))  # C(7,3) C(6,3)
+    assert c2st_permutation_pvalue(y, 1 - y, folds) == 1.0
+    with pytest.raises(ValueError, match="binary"):
+        c2st_permutation_pvalue(y, 2 * y, folds)
+    with pytest.raises(ValueError, match="one length"):
+        c2st_permutation_pvalue(y, y[:5], folds)
+
+
 def test_metrics_agree_with_direct_computations():
     from ecgsk.datasets import make_synthetic_ecgs
     from ecgsk.metrics import ecg_features
@@ -57,6 +86,22 @@ def test_metrics_agree_with_direct_computations():
     expected = prdc((Fr[a] - mu) / sd, (Ff[s] - mu) / sd, k=5)
     for k, v in expected.items():
         assert report[k].value == pytest.approx(v)
+    # the logistic two-sample test: pooled out-of-fold accuracy and its permutation p-value
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=int(rng.integers(2**31)))
+    Fx = np.vstack([(Fr[a] - mu) / sd, (Ff[s] - mu) / sd])
+    y = np.r_[np.ones(len(a), int), np.zeros(len(s), int)]
+    pred, held = np.empty_like(y), []
+    for tr, te in folds.split(Fx, y):
+        pred[te] = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(Fx[tr], y[tr]).predict(Fx[te])
+        held.append(te)
+    assert report["c2st_accuracy[logistic]"].value == pytest.approx(np.mean(pred == y))
+    assert report["c2st_pvalue[logistic]"].value == pytest.approx(c2st_permutation_pvalue(y, pred, held))
+    assert report["c2st_pvalue[logistic]"].verdict == "info"
 
 
 def test_input_shapes_and_not_applicable_metrics():
@@ -95,6 +140,9 @@ def test_real_against_real_passes_on_ludb(ludb):
     assert isinstance(report, EvaluationReport)
     assert report.passed, report.failed
     assert "LUDB" in report.reference
+    for model in ("logistic", "boosting"):  # real against real: the permutation test finds no difference
+        assert report[f"c2st_pvalue[{model}]"].value > 0.05
+        assert report[f"c2st_pvalue[{model}]"].floor > 0.05
 
 
 @pytest.mark.parametrize("corruption, must_catch", [
@@ -111,6 +159,9 @@ def test_corrupted_sets_are_rejected_by_named_metrics(ludb, corruption, must_cat
     report = evaluate_generator(real, fake, random_state=0, n_splits=3, figures=False)
     assert not report.passed
     assert must_catch <= set(report.failed), report.failed
+    if corruption == "zeros":  # 30 against 30, perfectly told apart: p = 1 / prod_folds C(n_fold, n1_fold)
+        assert report["c2st_pvalue[logistic]"].value < 1e-10
+        assert report["c2st_pvalue[logistic]"].baselines["zeros"] < 1e-10
 
 
 def test_copy_of_train_is_flagged_by_the_memorisation_metrics(ludb):
