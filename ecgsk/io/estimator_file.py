@@ -288,7 +288,10 @@ def read_estimator_file(path):
         fail("the file is empty")
     with open(source, "rb") as stream:
         head = stream.read(16)
-    guess = _sniff(head)
+    # a safetensors header length such as 640 (0x280) starts with the bytes of a pickle's protocol marker
+    # (0x80 0x02): sniff only what does not look like a safetensors file (a JSON header right after the length)
+    looks_safetensors = len(head) > 8 and head[8:9] == b"{" and 8 + struct.unpack("<Q", head[:8])[0] <= size
+    guess = None if looks_safetensors else _sniff(head)
     if guess is not None:
         fail(f"the file is {guess}, not an ecgsk model file; ecgsk never unpickles files (save models with "
              "est.save(path))")
