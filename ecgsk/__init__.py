@@ -36,7 +36,33 @@ __all__ = [
 
 
 def generate(num_ecg, out_dir, start_id=0, device="cpu", **kwargs):
-    """Generate ECG files with a model, deepfake-ecg style (see :func:`ecgsk.generation.generate`)."""
+    """Generate ECG files with a model, deepfake-ecg style (see :func:`ecgsk.generation.generate`).
+
+    Parameters
+    ----------
+    num_ecg : int
+        How many ECGs to write.
+    out_dir : str or path-like
+        Output directory, created if missing.
+    start_id : int, default=0
+        Id of the first ECG; file ``i`` is named after ``start_id + i``.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where the model runs.
+    **kwargs
+        The other keyword arguments of :func:`ecgsk.generation.generate`
+        (``model``, ``format``, ``leads``, ``random_state``, ``weights``,
+        ``conditions``, ...).
+
+    Returns
+    -------
+    object
+        What :func:`ecgsk.generation.generate` returns.
+
+    Examples
+    --------
+    >>> import ecgsk
+    >>> ecgsk.generate(5, "out")  # doctest: +SKIP
+    """
     from .generation import generate as _generate
 
     return _generate(num_ecg, out_dir, start_id=start_id, device=device, **kwargs)

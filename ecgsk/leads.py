@@ -128,6 +128,16 @@ def derive_12_from_8(X):
 def select_8_from_12(X):
     """Keep the 8 independent leads (I, II, V1-V6) of a 12-lead batch.
 
+    Parameters
+    ----------
+    X : array-like of shape (n_ecgs, 12, n_samples)
+        ECGs with the leads in ``LEADS_12`` order.
+
+    Returns
+    -------
+    ndarray of shape (n_ecgs, 8, n_samples)
+        The leads in ``LEADS_8`` order.
+
     Examples
     --------
     >>> import numpy as np

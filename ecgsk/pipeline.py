@@ -17,6 +17,19 @@ class ECGPipeline(Pipeline):
     (for example an :class:`~ecgsk.preprocessing.AmplitudeScaler`), so samples
     come back in the units of the pipeline's input.
 
+    Parameters
+    ----------
+    steps : list of (str, estimator) tuples
+        The steps, as for :class:`sklearn.pipeline.Pipeline`; the last may be
+        an ecgsk generator, reconstructor or risk model.
+    transform_input : list of str, optional
+        Metadata names routed through the earlier steps' ``transform``
+        (scikit-learn's ``Pipeline`` parameter; needs metadata routing).
+    memory : str or object with the joblib.Memory interface, optional
+        Caches the fitted transformers.
+    verbose : bool, default=False
+        Print the time each step takes to fit.
+
     Examples
     --------
     >>> from ecgsk.pipeline import make_pipeline
@@ -32,6 +45,11 @@ class ECGPipeline(Pipeline):
         scikit-learn steps (a ``StandardScaler``, say) are stored from their
         parameters and fitted attributes in the same way.
 
+        Parameters
+        ----------
+        path : str or path-like
+            File to write.
+
         Examples
         --------
         >>> pipe.save("pipe.ecgsk")  # doctest: +SKIP
@@ -44,6 +62,16 @@ class ECGPipeline(Pipeline):
     def load(cls, path):
         """Load a pipeline saved with :meth:`save` (also :func:`ecgsk.load`); nothing in the file is executed.
 
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+
+        Returns
+        -------
+        ECGPipeline
+            Fitted as it was saved.
+
         Raises
         ------
         ecgsk.exceptions.ModelFileError
@@ -53,6 +81,16 @@ class ECGPipeline(Pipeline):
 
     def sample(self, n_samples=1, *, conditions=None, random_state=None):
         """Sample from the final step and invert the earlier steps where possible.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of ECGs.
+        conditions : DataFrame, dict or array-like, optional
+            Per-sample covariates for a conditional final step (one row per
+            ECG, or one subject's dict); passed only when given.
+        random_state : int, RandomState or None, default=None
+            Seed of this draw (see the final step's ``sample``).
 
         Returns
         -------
@@ -73,7 +111,18 @@ class ECGPipeline(Pipeline):
     def predict_risk(self, X, **params):
         """Transform ``X`` through the earlier steps, then call the final ``predict_risk``.
 
-        ``params`` (such as ``conditions``) go to the final step.
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples)
+            ECGs in mV.
+        **params
+            Passed to the final step's ``predict_risk``, such as
+            ``conditions``.
+
+        Returns
+        -------
+        ndarray of shape (n_ecgs,)
+            Risk scores; higher means an earlier event.
         """
         Xt = X
         for _, _, step in self._iter(with_final=False):
@@ -86,6 +135,19 @@ class ECGPipeline(Pipeline):
 
 def make_pipeline(*steps, memory=None, verbose=False):
     """Build an :class:`ECGPipeline` from estimators, naming steps automatically.
+
+    Parameters
+    ----------
+    *steps : estimators
+        The steps, in order; each is named after its lowercased class name.
+    memory : str or object with the joblib.Memory interface, optional
+        Caches the fitted transformers.
+    verbose : bool, default=False
+        Print the time each step takes to fit.
+
+    Returns
+    -------
+    ECGPipeline
 
     Examples
     --------

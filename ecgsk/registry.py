@@ -144,6 +144,17 @@ def list_models():
 def get_model(name):
     """Return the model class registered under ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A name from :func:`list_models` (an entry point of the
+        ``ecgsk.models`` group).
+
+    Returns
+    -------
+    type
+        The estimator class.
+
     Raises
     ------
     KeyError
@@ -156,6 +167,12 @@ def get_model(name):
         ``SystemExit``); names its distribution and the error.
     TypeError
         If the entry point names something that is not an estimator class.
+
+    Examples
+    --------
+    >>> from ecgsk.registry import get_model
+    >>> get_model("linear_reconstructor").__name__
+    'LinearLeadReconstructor'
     """
     entries = _entry_points()
     if name not in entries:
@@ -169,6 +186,18 @@ def get_model(name):
 
 def make_model(name, **params):
     """Instantiate the model registered under ``name`` with ``params``.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`list_models`.
+    **params
+        Constructor parameters of the model.
+
+    Returns
+    -------
+    estimator
+        An unfitted instance.
 
     Examples
     --------

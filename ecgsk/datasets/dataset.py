@@ -22,6 +22,15 @@ __all__ = ["ECGDataset", "is_lazy_ecg", "as_ecg_dataset", "map_rows", "lead_stat
 def is_lazy_ecg(X):
     """Whether ``X`` is a batch read on access: an :class:`ECGDataset` or a ``numpy.memmap``.
 
+    Parameters
+    ----------
+    X : object
+        Anything; nothing is read from it.
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> import numpy as np
@@ -533,6 +542,17 @@ class ECGDataset(Sequence):
 
         Integer data are always finite and are not read; a reader-backed
         dataset is checked as its records are read, not here.
+
+        Parameters
+        ----------
+        chunk_size : int, default=256
+            ECGs read at a time (bounds memory).
+        name : str, default="X"
+            The argument name used in the error message.
+
+        Returns
+        -------
+        self : ECGDataset
 
         Raises
         ------

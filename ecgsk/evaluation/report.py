@@ -178,6 +178,24 @@ class MetricResult:
     def not_applicable(cls, name, reason, *, group="", higher_is_better=False, rule=""):
         """A metric listed as not applicable, with the reason.
 
+        Parameters
+        ----------
+        name : str
+            Metric name.
+        reason : str
+            Why the metric does not apply to the inputs.
+        group : str, default=""
+            The metric's group (``"distribution"``, ``"clinical"``, ...).
+        higher_is_better : bool, default=False
+            The metric's direction.
+        rule : str, default=""
+            The rule that would decide ``passed`` were the metric applicable.
+
+        Returns
+        -------
+        MetricResult
+            With ``applicable=False``; ``value`` and ``passed`` are None.
+
         Examples
         --------
         >>> MetricResult.not_applicable("heart_rate", "single beats have no RR interval").verdict
@@ -337,6 +355,22 @@ class EvaluationReport:
     @classmethod
     def from_dict(cls, data, *, figures=None):
         """Rebuild a report from :meth:`to_dict` / :meth:`to_json` output (figures are not in the JSON).
+
+        Parameters
+        ----------
+        data : dict
+            As :meth:`to_dict` returns it (or ``json.loads`` of :meth:`to_json`).
+        figures : dict of str to bytes, optional
+            Figure title -> PNG bytes to attach again.
+
+        Returns
+        -------
+        EvaluationReport
+
+        Raises
+        ------
+        ValueError
+            When ``data`` is not a dict with ``kind`` and ``metrics``.
 
         Examples
         --------

@@ -49,6 +49,15 @@ def feature_names(n_leads=12):
     :data:`~ecgsk.leads.LEADS_12` (12 leads), :data:`~ecgsk.leads.LEADS_8`
     (8 leads), or ``lead0``, ``lead1``, ... otherwise.
 
+    Parameters
+    ----------
+    n_leads : int, default=12
+        Number of leads of the ECGs the features are computed on.
+
+    Returns
+    -------
+    list of str
+
     Examples
     --------
     >>> names = feature_names(12)

@@ -150,7 +150,18 @@ class ECGScorer:
         return True
 
     def set_score_request(self, **kwargs):
-        """Request (True), refuse (False) or alias (str) metadata for ``score``; returns ``self``."""
+        """Request (True), refuse (False) or alias (str) metadata for ``score``.
+
+        Parameters
+        ----------
+        **kwargs : bool or str
+            One entry per metadata name the scorer accepts (e.g.
+            ``conditions=True``); any other name raises ``TypeError``.
+
+        Returns
+        -------
+        self : ECGScorer
+        """
         for key, value in kwargs.items():
             if key not in self._metadata:
                 raise TypeError(f"{self.name} scorer does not accept metadata {key!r}")
@@ -212,6 +223,16 @@ def get_scorer(name):
     ``"concordance_index"``).  Any other string goes to
     :func:`sklearn.metrics.get_scorer`.  All returned values are
     greater-is-better.
+
+    Parameters
+    ----------
+    name : str
+        Scorer name.
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y=None, **metadata)``.
 
     Examples
     --------

@@ -22,6 +22,15 @@ __all__ = ["TorchModelMixin", "resolve_device", "seeded", "progress", "to_tensor
 def resolve_device(device):
     """Turn ``"auto" | "cpu" | "cuda" | "cuda:N" | torch.device`` into a torch.device.
 
+    Parameters
+    ----------
+    device : str, torch.device or None
+        ``"auto"`` (or ``None``) picks CUDA when it is available, else the CPU.
+
+    Returns
+    -------
+    torch.device
+
     Raises
     ------
     ValueError
@@ -63,7 +72,26 @@ def seeded(rng):
 
 
 def progress(iterable=None, *, total=None, desc=None, verbose=0, **kwargs):
-    """A tqdm progress bar when ``verbose`` is truthy, else the bare iterable."""
+    """A tqdm progress bar when ``verbose`` is truthy, else the bare iterable.
+
+    Parameters
+    ----------
+    iterable : iterable, optional
+        What to iterate over; without it, a bar to ``update`` by hand (a
+        do-nothing object when ``verbose`` is falsy).
+    total : int, optional
+        Number of expected iterations.
+    desc : str, optional
+        Label of the bar.
+    verbose : int, default=0
+        Show the bar when truthy.
+    **kwargs
+        Passed to ``tqdm.auto.tqdm``.
+
+    Returns
+    -------
+    iterable or tqdm.tqdm
+    """
     if not verbose:
         if iterable is None:
             return _NullBar()
@@ -91,12 +119,36 @@ class _NullBar:
 
 
 def to_tensor(X, device, dtype=torch.float32):
-    """NumPy array to a torch tensor on ``device``."""
+    """NumPy array to a torch tensor on ``device``.
+
+    Parameters
+    ----------
+    X : array-like
+        The array (made C-contiguous first).
+    device : torch.device or str
+        Where the tensor lives.
+    dtype : torch.dtype, default=torch.float32
+        The tensor's dtype.
+
+    Returns
+    -------
+    torch.Tensor
+    """
     return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
 
 
 def to_numpy(tensor):
-    """Torch tensor to a float32 NumPy array on the CPU."""
+    """Torch tensor to a float32 NumPy array on the CPU.
+
+    Parameters
+    ----------
+    tensor : torch.Tensor
+        Any device, any floating dtype; detached first.
+
+    Returns
+    -------
+    ndarray of float32
+    """
     return tensor.detach().to("cpu", torch.float32).numpy()
 
 

@@ -46,19 +46,64 @@ class Callback(BaseEstimator):
     """
 
     def on_train_begin(self, estimator, ctx):
-        """Called once the modules and optimizers exist, before the first epoch."""
+        """Called once the modules and optimizers exist, before the first epoch.
+
+        Parameters
+        ----------
+        estimator : TorchEstimatorMixin
+            The model being fitted.
+        ctx : ecgsk.nn.engine.TrainingContext
+            The running fit: modules, optimizers, history, device, ``stop_training``.
+        """
 
     def on_epoch_begin(self, estimator, ctx):
-        """Called at the start of every epoch."""
+        """Called at the start of every epoch.
+
+        Parameters
+        ----------
+        estimator : TorchEstimatorMixin
+            The model being fitted.
+        ctx : ecgsk.nn.engine.TrainingContext
+            The running fit: modules, optimizers, history, device, ``stop_training``.
+        """
 
     def on_batch_end(self, estimator, ctx, logs):
-        """Called after every training step with its dict of float losses."""
+        """Called after every training step with its dict of float losses.
+
+        Parameters
+        ----------
+        estimator : TorchEstimatorMixin
+            The model being fitted.
+        ctx : ecgsk.nn.engine.TrainingContext
+            The running fit: modules, optimizers, history, device, ``stop_training``.
+        logs : dict of str to float
+            The step's losses, as the model's training step returned them.
+        """
 
     def on_epoch_end(self, estimator, ctx, record):
-        """Called after every complete epoch with its ``history_`` entry."""
+        """Called after every complete epoch with its ``history_`` entry.
+
+        Parameters
+        ----------
+        estimator : TorchEstimatorMixin
+            The model being fitted.
+        ctx : ecgsk.nn.engine.TrainingContext
+            The running fit: modules, optimizers, history, device, ``stop_training``.
+        record : dict
+            The epoch's entry of ``history_``; a callback may add keys to it,
+            or set ``ctx.stop_training = True``.
+        """
 
     def on_train_end(self, estimator, ctx):
-        """Called when training ends, also after an interrupt."""
+        """Called when training ends, also after an interrupt.
+
+        Parameters
+        ----------
+        estimator : TorchEstimatorMixin
+            The model being fitted.
+        ctx : ecgsk.nn.engine.TrainingContext
+            The running fit: modules, optimizers, history, device, ``stop_training``.
+        """
 
 
 class ProgressBar(Callback):
@@ -205,10 +250,11 @@ class EMA(Callback):
 
     Parameters
     ----------
-    module : str, default="generator_"
+    module : str, default=``"generator_"``
         The attribute holding the module to average; the average is stored as
         ``module`` with ``ema_`` for its trailing ``_`` (``generator_ema_``).
     decay : float, default=0.999
+        Largest decay of the average (reached after the warm-up).
     """
 
     def __init__(self, module="generator_", decay=0.999):
@@ -245,6 +291,8 @@ class EMA(Callback):
 class LRScheduler(Callback):
     """Step a torch learning-rate scheduler after every epoch, for every optimizer.
 
+    The learning rate of each optimizer is logged as ``lr_<name>``.
+
     Parameters
     ----------
     scheduler : str or class, default="CosineAnnealingLR"
@@ -253,8 +301,6 @@ class LRScheduler(Callback):
         Names of the optimizers to schedule (default all).
     **kwargs
         Passed to the scheduler, e.g. ``T_max=50``.
-
-    The learning rate of each optimizer is logged as ``lr_<name>``.
 
     Examples
     --------

@@ -230,7 +230,7 @@ class ConditionEncoder:
 
         Returns
         -------
-        ndarray of float32, shape (n_records, len(feature_names_out_))
+        ndarray of float32, shape (n_records, len(``feature_names_out_``))
 
         Raises
         ------
@@ -267,9 +267,30 @@ class ConditionEncoder:
         return ((raw - self.mean_) / self.scale_).astype(np.float32)
 
     def fit_transform(self, conditions):
-        """``fit(conditions).transform(conditions)``."""
+        """``fit(conditions).transform(conditions)``.
+
+        Parameters
+        ----------
+        conditions : DataFrame, dict or array-like of shape (n_records, n_covariates)
+            The covariates to learn the encoding from and to encode.
+
+        Returns
+        -------
+        ndarray of float32, shape (n_records, len(feature_names_out_))
+        """
         return self.fit(conditions).transform(conditions)
 
     def get_feature_names_out(self, input_features=None):
-        """The names of the encoded columns (``feature_names_out_``) as an array of str."""
+        """The names of the encoded columns (``feature_names_out_``) as an array of str.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; the encoded names come from the fitted columns
+            (scikit-learn's signature).
+
+        Returns
+        -------
+        ndarray of object
+        """
         return np.asarray(self.feature_names_out_, dtype=object)

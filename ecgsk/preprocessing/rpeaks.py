@@ -96,7 +96,11 @@ def qrs_magnitude(X, fs=500, cleaned=None):
     Parameters
     ----------
     X : array-like of shape (n_ecgs, n_leads, n_samples)
+        ECGs in mV.
     fs : float, default=500
+        Sampling rate in Hz.
+    cleaned : ndarray of shape (n_ecgs, n_leads, n_samples), optional
+        ``X`` already cleaned as neurokit2 does (saves cleaning it again).
 
     Returns
     -------

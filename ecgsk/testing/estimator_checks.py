@@ -545,6 +545,17 @@ def parametrize_with_checks(estimators):
     tags.  A class whose ``get_test_params()`` yields no instance produces one
     failing ``check_get_test_params`` case.
 
+    Parameters
+    ----------
+    estimators : list of estimator classes or instances
+        A class is checked with each parameter set of its
+        ``get_test_params()``; an instance as it is.
+
+    Returns
+    -------
+    decorator
+        ``pytest.mark.parametrize("estimator, check", ...)``.
+
     Examples
     --------
     >>> from ecgsk.testing import parametrize_with_checks, GaussianECGGenerator

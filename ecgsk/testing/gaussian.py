@@ -14,6 +14,11 @@ class GaussianECGGenerator(GeneratorMixin, BaseEstimator):
     draws independent Gaussians.  Used as the final step when checking
     transformers in pipelines, and as a floor in benchmarks.
 
+    Parameters
+    ----------
+    random_state : int, RandomState or None, default=None
+        Makes ``sample`` reproducible.
+
     Examples
     --------
     >>> import numpy as np
@@ -36,7 +41,23 @@ class GaussianECGGenerator(GeneratorMixin, BaseEstimator):
         return self.mean_ + self.std_ * noise
 
     def score(self, X, y=None, conditions=None, sample_weight=None):
-        """Negative MMD on features (higher is better)."""
+        """Negative MMD on features (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples)
+            Real ECGs in mV.
+        y : None
+            Ignored.
+        conditions : None
+            Ignored (the model is unconditional).
+        sample_weight : None
+            Only ``None`` is accepted.
+
+        Returns
+        -------
+        float
+        """
         return super().score(X, y, conditions=conditions, sample_weight=sample_weight)
 
     def _validate_ecg(self, X, *, reset, n_leads=None, name="X"):

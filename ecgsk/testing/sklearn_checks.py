@@ -35,6 +35,13 @@ def run_sklearn_checks(estimator, expected_failed_checks=None):
     :data:`SKLEARN_EXPECTED_FAILURES` (plus ``expected_failed_checks``) are
     allowed to fail for the reasons given there.
 
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator to check.
+    expected_failed_checks : dict of str to str, optional
+        Further check names that may fail, each with its reason.
+
     Returns
     -------
     list of dict

@@ -100,6 +100,11 @@ class Interval:
 class Options:
     """One of a fixed set of values (compared with ``==``, booleans kept apart from 0/1).
 
+    Parameters
+    ----------
+    *values : object
+        The accepted values.
+
     Examples
     --------
     >>> Options("breslow", "efron").is_satisfied_by("efron", {})
@@ -171,7 +176,23 @@ def _satisfies(constraint, value, params):
 
 
 def describe_constraint(constraint):
-    """Words for one accepted form, as used in error messages."""
+    """Words for one accepted form, as used in error messages.
+
+    Parameters
+    ----------
+    constraint : object
+        ``None``, ``"random_state"``, ``"callable"``, a type, or a constraint
+        object (:class:`Interval`, :class:`Options`, :class:`Satisfies`).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> describe_constraint(None)
+    'None'
+    """
     if constraint is None:
         return "None"
     if constraint == "random_state":

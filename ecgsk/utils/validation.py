@@ -170,7 +170,27 @@ def _warn_if_microvolts(arr, name):
 
 
 def check_n_samples(n_samples):
-    """Validate the number of ECGs to generate."""
+    """Validate the number of ECGs to generate.
+
+    Parameters
+    ----------
+    n_samples : int
+        A positive integer (booleans are refused).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        For anything else.
+
+    Examples
+    --------
+    >>> check_n_samples(3)
+    3
+    """
     if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, numbers.Integral):
         raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
     if n_samples < 1:
@@ -271,7 +291,22 @@ def check_conditions(conditions, n_expected=None, *, allow_broadcast=False):
 
 
 def reject_sample_weight(sample_weight):
-    """Refuse sample weights, which ecgsk scores do not support (they exist for metadata routing)."""
+    """Refuse sample weights, which ecgsk scores do not support (they exist for metadata routing).
+
+    Parameters
+    ----------
+    sample_weight : None
+        Anything but ``None`` raises.
+
+    Raises
+    ------
+    ValueError
+        When ``sample_weight`` is not None.
+
+    Examples
+    --------
+    >>> reject_sample_weight(None)
+    """
     if sample_weight is not None:
         raise ValueError("sample_weight is not supported by ecgsk scores; pass None")
 
@@ -349,6 +384,24 @@ def check_float_param(value, name, minimum=0.0, *, strict=False, maximum=None, a
 def check_latent_array(Z, n_columns, name="X"):
     """Validate latent vectors: a finite 2-D float32 array with ``n_columns`` columns.
 
+    Parameters
+    ----------
+    Z : array-like of shape (n, n_columns)
+        Latent vectors.
+    n_columns : int
+        Required number of columns (the model's ``latent_dim``).
+    name : str, default="X"
+        The argument name used in error messages.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, n_columns)
+
+    Raises
+    ------
+    ValueError
+        For another number of columns, a non-2-D array, NaN or infinity.
+
     Examples
     --------
     >>> check_latent_array([[0.0, 1.0]], 2).dtype
@@ -366,6 +419,15 @@ def is_lazy_ecg_input(X):
     """Whether ``X`` is read on access: a ``numpy.memmap`` or an object flagged ``__ecg_lazy__``.
 
     :class:`ecgsk.datasets.ECGDataset` carries the flag.
+
+    Parameters
+    ----------
+    X : object
+        Anything; nothing is read from it.
+
+    Returns
+    -------
+    bool
 
     Examples
     --------

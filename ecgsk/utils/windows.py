@@ -51,7 +51,27 @@ def window_starts(n_samples, window, stride, offset=0):
 
 
 def extract_windows(X, window, starts):
-    """Cut ``X`` of shape (n, C, T) into windows, shape (n, len(starts), C, window)."""
+    """Cut ``X`` of shape (n, C, T) into windows, shape (n, len(starts), C, window).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, C, T)
+        Signals.
+    window : int
+        Samples per window.
+    starts : array-like of int
+        First sample of each window (``start + window <= T``).
+
+    Returns
+    -------
+    ndarray of shape (n, len(starts), C, window)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> extract_windows(np.zeros((2, 1, 10)), 4, [0, 6]).shape
+    (2, 2, 1, 4)
+    """
     idx = np.asarray(starts)[:, None] + np.arange(window)[None, :]
     return np.ascontiguousarray(X[:, :, idx].transpose(0, 2, 1, 3))
 
@@ -61,6 +81,15 @@ def blend_weights(window):
 
     The ends are small but non-zero, so the first and last samples of a record
     (covered by one window only) are still defined.
+
+    Parameters
+    ----------
+    window : int
+        Length of the taper.
+
+    Returns
+    -------
+    ndarray of float64, shape (window,)
 
     Examples
     --------
