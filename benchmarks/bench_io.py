@@ -2,7 +2,7 @@
 
 Run ``python benchmarks/bench_io.py [--mb 30]``.  It writes one deepfake-ecg
 style file of 8 integer µV columns (about ``--mb`` MB) to a temporary folder,
-reads it with :func:`ecgsk.io.read_asc`, and prints the wall time and the
+reads it with :func:`ecgsk.io.read_asc` (which returns ``(X, meta)``), and prints the wall time and the
 peak of Python-traced memory (``tracemalloc``, which NumPy's allocations
 report to) as a multiple of the file size.  Issue 15 measured the old reader
 at 3.5 s and about 760 MB (25x) for 30 MB; the floor printed beside it is
@@ -37,10 +37,11 @@ def main(argv=None):
         read_asc(path)
         wall = time.perf_counter() - t0  # timed without tracemalloc, which slows allocation
         tracemalloc.start()
-        X = read_asc(path)
+        X, meta = read_asc(path)  # the (X (1, 8, rows), meta) pair of issue 16
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        assert X.shape == (8, rows) and np.array_equal(np.round(X * 1000).astype(np.int32), U[0])
+        assert X.shape == (1, 8, rows) and np.array_equal(np.round(X * 1000).astype(np.int32), U)
+        assert meta.loc[0, "record"] == path.stem
         print(f"file: {size / 1e6:.1f} MB, {rows} rows of 8 integers")
         print(f"read_asc: {wall:.2f} s, peak traced memory {peak / 1e6:.1f} MB = {peak / size:.2f}x the file")
         print(f"floor (the float32 result alone): {X.nbytes / 1e6:.1f} MB = {X.nbytes / size:.2f}x the file")

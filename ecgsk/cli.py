@@ -204,20 +204,10 @@ def _one_line(exc):
 
 
 def _read_for_plot(path, fs):
-    """(batch, lead names or None, fs) of one file, read by its extension."""
+    """(batch, lead names or None, fs) of one file, read by its extension (``ecgsk.io``'s ``(X, meta)`` readers)."""
     from pathlib import Path
 
-    import numpy as np
-
     from . import io
-
-    def batch(X):  # readers return one record (leads, samples) or a batch
-        X = np.asarray(X)
-        return X[None] if X.ndim == 2 else X
-
-    def field(meta, key):  # a dict, or a one-row DataFrame per record
-        value = meta[key]
-        return value.iloc[0] if hasattr(value, "iloc") else value
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -225,23 +215,20 @@ def _read_for_plot(path, fs):
     if not (path.exists() or base.with_suffix(".hea").exists()):
         raise FileNotFoundError(f"FILE: no such file: {path}")
     if suffix in (".hea", ".mat", ".dat"):
-        if base.with_suffix(".mat").exists():
-            X, meta = io.read_challenge_record(base)
-        else:
-            X, meta = io.read_wfdb(base)
-        header_fs = float(field(meta, "fs"))
+        reader = io.read_challenge_record if base.with_suffix(".mat").exists() else io.read_wfdb
+        X, meta = reader(base)
+        header_fs = float(meta.loc[0, "fs"])
         if fs is not None and float(fs) != header_fs:
             raise ValueError(f"--fs {fs:g} contradicts the {header_fs:g} Hz in the header of {path}")
-        return batch(X), list(field(meta, "leads")), header_fs
-    default_fs = 500.0 if fs is None else fs
-    if suffix == ".asc":  # 8 columns (LEADS_8) or 12 (LEADS_12): plot_ecg's defaults by lead count
-        return batch(io.read_asc(path)), None, default_fs
-    if suffix == ".npy":
-        return batch(io.read_npy(path)), None, default_fs
-    if suffix == ".csv":
-        X, leads = io.read_csv(path)
-        return batch(X), list(leads), default_fs
-    raise ValueError(f"FILE: cannot read {path}: expected a .asc, .hea, .mat, .npy or .csv file")
+        return X, list(meta.loc[0, "leads"]), header_fs
+    default_fs = 500.0 if fs is None else float(fs)
+    readers = {".asc": io.read_asc, ".npy": io.read_npy, ".csv": io.read_csv}
+    if suffix not in readers:
+        raise ValueError(f"FILE: cannot read {path}: expected a .asc, .hea, .mat, .npy or .csv file")
+    X, meta = readers[suffix](path, fs=default_fs)
+    if suffix == ".npy":  # stores no names: plot_ecg's defaults by lead count (LEADS_12, LEADS_8, "lead 1", ...)
+        return X, None, default_fs
+    return X, list(meta.loc[0, "leads"]), default_fs  # .asc: LEADS_8 or LEADS_12 by column count
 
 
 def _cmd_plot(args):

@@ -80,15 +80,15 @@ def read_training_folder(path, *, return_meta=False):
             raise ValueError(f"{folder}: records have different leads; found {sorted(lead_sets)}")
         leads, fs = lead_sets.pop(), rates.pop()
     elif any(folder.glob("*.asc")):
-        stacked, names = io.read_asc_dir(folder)
-        records, leads, fs = list(stacked), LEADS_8, 500.0
-        rows = [{"record": Path(str(name)).stem} for name in names]
+        stacked, frame = io.read_asc_dir(folder)  # 8 columns: LEADS_8, 12: LEADS_12; read at 500 Hz
+        records, leads, fs = list(stacked), tuple(frame.loc[0, "leads"]), float(frame.loc[0, "fs"])
+        rows = [{"record": str(name)} for name in frame["record"]]
     elif any(folder.glob("*.npy")):
         records = []
         for file in sorted(folder.glob("*.npy")):
-            stacked = io.read_npy(file)
+            stacked, frame = io.read_npy(file)
             records.extend(stacked)
-            rows.extend({"record": file.stem if len(stacked) == 1 else f"{file.stem}[{i}]"} for i in range(len(stacked)))
+            rows.extend({"record": str(name)} for name in frame["record"])
         n_leads = records[0].shape[0]
         leads = LEADS_12 if n_leads == 12 else LEADS_8 if n_leads == 8 else tuple(f"lead{i}" for i in range(n_leads))
         fs = 500.0

@@ -358,5 +358,5 @@ def test_sigint_during_generate_leaves_only_complete_files(tmp_path, tiny_p2p_fi
                 continue
             got = {"npy": lambda: io.read_npy(out / f"{stem}.npy"), "csv": lambda: io.read_csv(out / f"{stem}.csv"),
                    "wfdb": lambda: io.read_wfdb(out / stem)}[fmt]()
-            X = np.asarray(got[0] if isinstance(got, tuple) else got)
-            assert X.shape[-2:] == (8, 5000) and np.isfinite(X).all()
+            X, meta = got
+            assert X.shape == (1, 8, 5000) and np.isfinite(X).all() and meta.loc[0, "record"] == stem

@@ -15,8 +15,7 @@ def cinc_files(data_dir, tmp_path_factory):
     from ecgsk.leads import select_8_from_12
 
     record = data_dir / "cinc2021" / "HR06000"
-    X, _ = read_challenge_record(record)
-    X = np.asarray(X).reshape(-1, 12, np.shape(X)[-1])
+    X, _ = read_challenge_record(record)  # (1, 12, T)
     out = tmp_path_factory.mktemp("cinc")
     npy = write_npy(np.concatenate([X, X[:, :, ::-1]]), out / "two.npy")  # a batch of 2 ECGs
     asc = write_asc(select_8_from_12(X), out / "asc")[0]

@@ -81,12 +81,12 @@ def test_other_formats_12_leads(tmp_path, tiny_p2p_file, fmt):
     est = ecgsk.load(tiny_p2p_file)
     expected = ecgsk.derive_12_from_8(next(est.sample_ids(range(2), random_state=0)))
     if fmt == "npy":
-        got = np.concatenate([io.read_npy(tmp_path / fmt / f"{i}.npy") for i in range(2)])
+        got = np.concatenate([io.read_npy(tmp_path / fmt / f"{i}.npy")[0] for i in range(2)])
         np.testing.assert_allclose(got, expected, atol=1e-6)
     elif fmt == "csv":
-        x, leads = io.read_csv(tmp_path / fmt / "1.csv")
-        assert list(leads) == list(ecgsk.LEADS_12)
-        np.testing.assert_allclose(x, expected[1], atol=1e-5)
+        x, meta = io.read_csv(tmp_path / fmt / "1.csv")
+        assert meta.loc[0, "leads"] == ecgsk.LEADS_12
+        np.testing.assert_allclose(x[0], expected[1], atol=1e-5)
     else:
         x, meta = io.read_wfdb(tmp_path / fmt / "0")
         assert meta.loc[0, "leads"] == ecgsk.LEADS_12
@@ -142,7 +142,7 @@ def test_fitted_estimator_as_model(tmp_path):
     X = make_synthetic_ecgs(4, n_leads=8, n_samples=2500, random_state=0)
     gan = Pulse2PulseGAN(model_size=5, length=2500, max_epochs=1, batch_size=4, device="cpu", random_state=0).fit(X)
     generate(2, tmp_path / "o", model=gan, format="npy", random_state=0)
-    assert io.read_npy(tmp_path / "o" / "1.npy").shape == (1, 8, 2500)
+    assert io.read_npy(tmp_path / "o" / "1.npy")[0].shape == (1, 8, 2500)
     with pytest.raises(ValueError, match="weights"):
         generate(1, tmp_path / "p", model=gan, weights="x.pt")
 
@@ -209,7 +209,7 @@ def test_any_generator_gets_per_id_seeds(tmp_path):
     for i in range(2):
         generate(9, tmp_path / "two", model=gen, format="npy", random_state=4, batch_size=64, shard=(i, 2))
     assert _files(tmp_path / "one") == _files(tmp_path / "two")
-    ecgs = np.concatenate([io.read_npy(tmp_path / "one" / f"{i}.npy") for i in range(9)])
+    ecgs = np.concatenate([io.read_npy(tmp_path / "one" / f"{i}.npy")[0] for i in range(9)])
     assert len(np.unique(ecgs.reshape(9, -1), axis=0)) == 9  # distinct ECGs
     np.testing.assert_array_equal(ecgs[3:5], np.concatenate(list(gen.sample_ids([3, 4], random_state=4))))
     with pytest.raises(ValueError, match="ids"):
@@ -231,7 +231,7 @@ def test_conditional_model_takes_one_row_per_ecg(tmp_path, tiny_cvae, tiny_p2p_f
         generate(5, tmp_path / "two", model=tiny_cvae, conditions=C, format="npy", random_state=2, shard=(i, 2))
     assert _files(tmp_path / "one") == _files(tmp_path / "two")
     expected = np.concatenate(list(tiny_cvae.sample_ids(range(5), conditions=C, random_state=2)))
-    got = np.concatenate([io.read_npy(tmp_path / "one" / f"{i}.npy") for i in range(5)])
+    got = np.concatenate([io.read_npy(tmp_path / "one" / f"{i}.npy")[0] for i in range(5)])
     np.testing.assert_array_equal(got, expected)
     generate(3, tmp_path / "broadcast", model=tiny_cvae, conditions=C.iloc[:1], format="npy", random_state=0)
     with pytest.raises(ValueError, match="conditional.*conditions=.*age, sex"):

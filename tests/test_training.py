@@ -39,6 +39,24 @@ def test_read_training_folder_reads_real_challenge_records():
     assert np.isfinite(X).all()
 
 
+@pytest.mark.parametrize("n_leads", [8, 12])
+def test_read_training_folder_reads_asc_and_npy_through_the_readers(tmp_path, n_leads):
+    from ecgsk.io import write
+    from ecgsk.leads import LEADS_8, LEADS_12
+
+    X = make_synthetic_ecgs(3, n_leads=n_leads, n_samples=600, random_state=1)
+    write(X, tmp_path / "asc", format="asc")
+    Y, leads, fs, meta = read_training_folder(tmp_path / "asc", return_meta=True)
+    assert leads == (LEADS_12 if n_leads == 12 else LEADS_8) and fs == 500.0  # 12 columns were named LEADS_8
+    np.testing.assert_allclose(Y, X, atol=1.001e-3, rtol=0)
+    assert meta["record"].tolist() == ["0", "1", "2"]
+    (tmp_path / "npy").mkdir()
+    write_npy(X, tmp_path / "npy" / "batch.npy")
+    Y, leads, fs, meta = read_training_folder(tmp_path / "npy", return_meta=True)
+    np.testing.assert_array_equal(Y, X)
+    assert meta["record"].tolist() == ["batch[0]", "batch[1]", "batch[2]"] and len(leads) == n_leads
+
+
 def test_read_training_folder_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a folder"):
         read_training_folder(tmp_path / "missing")

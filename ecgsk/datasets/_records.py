@@ -2,26 +2,19 @@
 
 from pathlib import Path
 
-import numpy as np
-
 from ecgsk.leads import LEADS_12
 
 
 def read_record(base):
     """One WFDB record as ``(X (n_leads, T) float32 mV, info dict)`` through :func:`ecgsk.io.read_wfdb`.
 
-    Accepts both reader conventions: ``(X (leads, T), dict)`` and the
-    ``(X (1, leads, T), meta DataFrame)`` pair of issue 16.
+    ``info`` is the one row of the reader's ``meta`` (``record``, ``fs``,
+    ``leads``, ``comments``, ...).
     """
     from ecgsk.io import read_wfdb
 
-    x, info = read_wfdb(base)
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[0]
-    if not isinstance(info, dict):  # a one-row DataFrame
-        info = info.iloc[0].to_dict()
-    return x, info
+    X, meta = read_wfdb(base)
+    return X[0], meta.iloc[0].to_dict()
 
 
 def read_standard_12(base):

@@ -330,8 +330,9 @@ def load_cinc2021(path=None):
     X : ndarray of float32, shape (n_records, 12, 5000)
         In mV, leads in LEADS_12 order.
     meta : pandas.DataFrame
-        ``record``, ``age``, ``sex`` (``"M"``/``"F"``), ``dx`` (list of SNOMED
-        CT codes as str), ``fs``, ``leads``; see
+        ``record``, ``fs``, ``leads``, ``age``, ``sex`` (``"M"``/``"F"``),
+        ``dx`` (list of SNOMED CT codes as str), the other ``key: value``
+        header comments (``rx``, ``hx``, ``sx``) and ``comments``; see
         :func:`ecgsk.io.read_challenge_dir`.  Then ``dx_abbreviation`` and
         ``dx_name``: for each code of ``dx``, its abbreviation (``"NSR"``) and
         name (``"sinus rhythm"``) from the challenge's SNOMED CT mapping

@@ -4,14 +4,17 @@
 given) and returns ``(X, meta)``: ``X`` of shape ``(n_ecgs, n_leads,
 n_samples)``, float32, in **millivolts**, and a DataFrame with one row per
 ECG (``record``, ``fs``, ``leads`` and what the format carries); see
-:mod:`ecgsk.io.reader`.  :func:`read_wfdb` returns the same pair; the other
-per-format readers still return ``(n_leads, n_samples)`` arrays (with lead
-names or a dict).  The 12 standard leads come in :data:`~ecgsk.leads.LEADS_12`
-order.  Readers verify before they return: a file that is corrupt,
-truncated or inconsistent with its header (sampling rate or gain not
-positive and finite, checksum mismatch, NaN/inf/complex samples, ragged
-rows) raises :class:`ECGFileError` (a :class:`ValueError`) whose message
-names the file and the field; readers never return partial data.
+:mod:`ecgsk.io.reader`.  Every per-format reader (:func:`read_wfdb`,
+:func:`read_challenge_record`, :func:`read_challenge_dir`, :func:`read_asc`,
+:func:`read_asc_dir`, :func:`read_csv`, :func:`read_npy`, :func:`read_npz`)
+returns the same pair, with ``X`` of shape ``(n, leads, T)`` even for one
+record, and :func:`write` is their inverse.  The 12 standard leads come in
+:data:`~ecgsk.leads.LEADS_12` order.  Readers verify before they return: a
+file that is corrupt, truncated or inconsistent with its header (sampling
+rate or gain not positive and finite, checksum mismatch, NaN/inf/complex
+samples, ragged rows) raises :class:`ECGFileError` (a :class:`ValueError`)
+whose message names the file and the field; readers never return partial
+data.
 
 Formats
 -------
@@ -20,14 +23,16 @@ Formats
 - PhysioNet/CinC challenge directories (``.hea`` + ``.mat`` holding ``val``):
   :func:`read_challenge_dir`.
 - deepfake-ecg ``.asc`` text files (5000 rows of 8 integers in microvolts,
-  leads I, II, V1-V6): :func:`read_asc`, :func:`read_asc_dir`,
+  leads I, II, V1-V6, or 12 in :data:`~ecgsk.leads.LEADS_12` order, as
+  ``ecgsk generate --leads 12`` writes): :func:`read_asc`, :func:`read_asc_dir`,
   :func:`write_asc`, :func:`write_asc_microvolts`.  The writers produce files
   byte-identical to ``deepfakeecg.generate`` (which calls
   ``np.savetxt(path, ints, fmt='%i')``) at a fraction of the cost.
 - NumPy ``.npy``/``.npz`` and CSV: :func:`write_npy`, :func:`read_npy`,
   :func:`write_npz`, :func:`read_npz`, :func:`write_csv`, :func:`read_csv`.
-- One call for every format: :func:`write` (``asc``, ``csv``, ``npy``,
-  ``wfdb``; WFDB headers carry the ``meta`` columns as comments).  Every
+- One call for every format: :func:`read` and :func:`write` (``asc``,
+  ``csv``, ``npy``, ``npz``, ``wfdb``; WFDB headers carry the ``meta``
+  columns as comments, ``.npz`` archives as entries).  Every
   writer is atomic: each file goes to a temporary name in its folder and is
   renamed when complete (a WFDB ``.dat`` before its ``.hea``), so after an
   error or Ctrl-C every output file is complete or absent.

@@ -9,7 +9,10 @@
 - :func:`_signal_file_bytes`: the bytes a WFDB signal file must hold, so a
   truncated file is refused before anything is allocated.
 - :func:`_check_samples`: samples are real, numeric and finite.
-- :func:`_meta_frame`: the ``meta`` DataFrame every reader returns.
+- :func:`_meta_frame`: the ``meta`` DataFrame every reader returns;
+  :func:`_check_fs` the ``fs`` a reader reports for a format that stores
+  none; :func:`_comment_columns` the ``key: value`` header comments that
+  become ``meta`` columns.
 """
 
 import math
@@ -27,6 +30,7 @@ _WFDB_FORMAT_BITS = {8: 8, 16: 16, 24: 24, 32: 32, 61: 16, 80: 8, 160: 16, 212: 
 _RECORD_FS_RE = re.compile(r"^([^/()]+)(?:/([^()]+))?(?:\(([^()]*)\))?$")
 _FORMAT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
 _GAIN_RE = re.compile(r"^([^(/]+)(?:\(([^)]*)\))?(?:/(.*))?$")
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def _fail(path, what):
@@ -245,3 +249,30 @@ def _meta_frame(rows, extra_columns=()):
     frame = pd.DataFrame(rows, columns=columns)
     frame["fs"] = frame["fs"].astype(float)
     return frame
+
+
+def _check_fs(fs, default=math.nan):
+    """The sampling rate a reader reports for a format that stores none: ``fs``, or ``default`` when None.
+
+    Raises ``ValueError`` for anything but a positive finite number of Hz.
+    """
+    if fs is None:
+        return float(default)
+    if isinstance(fs, bool) or not isinstance(fs, (int, float, np.integer, np.floating)) or not math.isfinite(fs) or fs <= 0:
+        raise ValueError(f"fs must be a positive finite number of Hz; got {fs!r}")
+    return float(fs)
+
+
+def _comment_columns(comments, exclude=()):
+    """``key: value`` header comments whose key is a plain identifier (what ``ecgsk.io.write`` writes).
+
+    Keys are lower-cased and stripped of LUDB's ``<...>``; the first line of a
+    key wins; keys in ``exclude`` (columns the reader already fills) are left out.
+    """
+    out = {}
+    for line in comments:
+        key, sep, value = str(line).partition(":")
+        key = key.strip().strip("<>").strip().lower()
+        if sep and _IDENT.match(key) and key not in out and key not in exclude:
+            out[key] = value.strip()
+    return out

@@ -1,4 +1,4 @@
-"""deepfake-ecg ``.asc`` text files: rows of 8 integers in microvolts (I, II, V1-V6).
+"""deepfake-ecg ``.asc`` text files: rows of 8 (I, II, V1-V6) or 12 integers in microvolts.
 
 :func:`read_asc`, :func:`read_asc_dir`, :func:`format_asc`,
 :func:`mv_to_asc_microvolts`, :func:`net_output_to_microvolts`,
@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgsk.io._common import _check_int_array, _fail, _write_bytes
+from ecgsk.io._verify import _check_fs, _meta_frame
+from ecgsk.leads import LEADS_8, LEADS_12
 from ecgsk.utils.validation import check_ecg_array
 
 __all__ = [
@@ -27,7 +29,7 @@ __all__ = [
 ]
 
 
-def read_asc(path, *, n_samples=None):
+def read_asc(path, *, n_samples=None, fs=None):
     """Read a deepfake-ecg ``.asc`` file: rows of 8 (or 12) integers in µV.
 
     The file is parsed in blocks of about 4 MB (``np.loadtxt`` per block), so
@@ -39,14 +41,19 @@ def read_asc(path, *, n_samples=None):
     n_samples : int, optional
         Required number of rows (deepfake-ecg writes 5000); a file with another
         count raises :class:`ECGFileError`.
+    fs : float, optional
+        The sampling rate to report in ``meta`` (an ``.asc`` file stores
+        none); default deepfake-ecg's 500 Hz.
 
     Returns
     -------
-    ndarray of float32, shape (8, n_samples) or (12, n_samples)
-        In mV (µV / 1000): 8 columns are the leads of
-        :data:`~ecgsk.leads.LEADS_8`, 12 columns those of
-        :data:`~ecgsk.leads.LEADS_12` (as ``ecgsk generate --leads 12``
-        writes them).
+    X : ndarray of float32, shape (1, n_leads, n_samples)
+        In mV (µV / 1000).  ``n_leads`` is the number of columns, 8 or 12.
+    meta : pandas.DataFrame
+        One row: ``record`` (file name without suffix), ``fs`` (Hz, float) and
+        ``leads``: :data:`~ecgsk.leads.LEADS_8` for 8 columns,
+        :data:`~ecgsk.leads.LEADS_12` for 12 (as ``ecgsk generate --leads
+        12`` writes them).  The same pair :func:`ecgsk.io.read` returns.
 
     Raises
     ------
@@ -54,18 +61,35 @@ def read_asc(path, *, n_samples=None):
         Naming the file: empty, a row that does not hold 8 or 12 integers (or
         as many as the first row), an integer beyond int64, or a row count
         other than ``n_samples``.
+    ValueError
+        For an ``fs`` that is not a positive finite number.
 
     Examples
     --------
     >>> import tempfile, os
     >>> with tempfile.TemporaryDirectory() as d:
     ...     _ = write_asc_microvolts(np.ones((1, 8, 5), dtype=int), d)
-    ...     X = read_asc(os.path.join(d, "0.asc"))
-    >>> X.shape, round(float(X[0, 0]), 6)
-    ((8, 5), 0.001)
+    ...     X, meta = read_asc(os.path.join(d, "0.asc"))
+    >>> X.shape, round(float(X[0, 0, 0]), 6)
+    ((1, 8, 5), 0.001)
+    >>> meta.loc[0, "record"], float(meta.loc[0, "fs"]), meta.loc[0, "leads"][:3]
+    ('0', 500.0, ('I', 'II', 'V1'))
     """
+    rate = _check_fs(fs, default=_ASC_FS)
     chunks = _read_asc_blocks(path, n_samples=n_samples, convert=lambda v: (v / 1000.0).astype(np.float32))
-    return np.ascontiguousarray(np.concatenate(chunks).T)
+    X = np.concatenate(chunks).T
+    del chunks
+    X = np.ascontiguousarray(X)[None]
+    return X, _meta_frame([{"record": Path(path).stem, "fs": rate, "leads": _asc_leads(X.shape[1])}])
+
+
+#: deepfake-ecg's sampling rate: what an ``.asc`` file is read at unless told otherwise.
+_ASC_FS = 500.0
+
+
+def _asc_leads(n_cols):
+    """LEADS_8 for 8 columns, LEADS_12 for 12 (the only counts the reader accepts)."""
+    return tuple(LEADS_12 if n_cols == 12 else LEADS_8)
 
 
 def _read_asc_int(path, *, n_samples=None):
@@ -137,7 +161,7 @@ def _read_asc_blocks(path, *, n_samples=None, convert):
     return chunks
 
 
-def read_asc_dir(path, *, n_samples=None):
+def read_asc_dir(path, *, n_samples=None, fs=None):
     """Read every ``*.asc`` file of a directory, in numeric id order.
 
     Parameters
@@ -146,23 +170,36 @@ def read_asc_dir(path, *, n_samples=None):
         A directory such as the ``out_dir`` of ``deepfakeecg.generate``.
     n_samples : int, optional
         Required rows per file; by default all files must match the first.
+    fs : float, optional
+        The sampling rate to report; default 500 Hz (see :func:`read_asc`).
 
     Returns
     -------
-    X : ndarray of float32, shape (n_files, 8, n_samples)
-        In mV, leads in :data:`~ecgsk.leads.LEADS_8` order.
-    names : list of str
-        File stems (``"0"``, ``"1"``, ...) in the order of ``X``.
+    X : ndarray of float32, shape (n_files, n_leads, n_samples)
+        In mV; 8 leads in :data:`~ecgsk.leads.LEADS_8` order or 12 in
+        :data:`~ecgsk.leads.LEADS_12` order.
+    meta : pandas.DataFrame
+        One row per file, in the order of ``X``: ``record`` (the file stem,
+        ``"0"``, ``"1"``, ...), ``fs`` and ``leads``, as :func:`read_asc`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory holds no ``.asc`` file.
+    ECGFileError
+        If a file is damaged (see :func:`read_asc`) or differs from the first
+        in length or lead count.
 
     Examples
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     _ = write_asc_microvolts(np.zeros((3, 8, 10), dtype=int), d)
-    ...     X, names = read_asc_dir(d)
-    >>> X.shape, names
+    ...     X, meta = read_asc_dir(d)
+    >>> X.shape, meta["record"].tolist()
     ((3, 8, 10), ['0', '1', '2'])
     """
+    rate = _check_fs(fs, default=_ASC_FS)
     path = Path(path)
     files = list(path.glob("*.asc"))
     if not files:
@@ -172,11 +209,15 @@ def read_asc_dir(path, *, n_samples=None):
         return (0, int(p.stem), "") if p.stem.isdigit() else (1, 0, p.stem)
 
     files.sort(key=key)
-    signals = []
+    signals, rows = [], []
     for f in files:
-        x = read_asc(f, n_samples=n_samples if n_samples is not None else (signals[0].shape[1] if signals else None))
+        x, meta = read_asc(f, n_samples=n_samples if n_samples is not None else (signals[0].shape[2] if signals else None),
+                           fs=rate)
+        if signals and x.shape[1] != signals[0].shape[1]:
+            _fail(f, f"{x.shape[1]} columns, the first file {files[0].name} holds {signals[0].shape[1]}")
         signals.append(x)
-    return np.stack(signals), [f.stem for f in files]
+        rows.extend(meta.to_dict("records"))
+    return np.concatenate(signals), _meta_frame(rows)
 
 
 def net_output_to_microvolts(output, scale=6000):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgsk.io._common import _fail, _record_base, _reorder_standard, _units_factor
-from ecgsk.io._verify import _check_samples, _parse_wfdb_header, _to_mv_float32
+from ecgsk.io._verify import _check_samples, _comment_columns, _meta_frame, _parse_wfdb_header, _to_mv_float32
 from ecgsk.leads import canonical_lead_name
 
 __all__ = ["read_challenge_record", "read_challenge_dir"]
@@ -112,12 +112,17 @@ def read_challenge_record(path):
 
     Returns
     -------
-    X : ndarray of float32, shape (n_leads, n_samples)
+    X : ndarray of float32, shape (1, n_leads, n_samples)
         In mV (``(val - baseline) / gain`` per lead; gain units ``mV`` or
         ``mv``, µV converted), standard leads in LEADS_12 order.
-    info : dict
-        ``record``, ``age`` (float), ``sex`` (``"M"``/``"F"``/None), ``dx``
-        (list of SNOMED codes as str), ``fs``, ``leads``, ``comments``.
+    meta : pandas.DataFrame
+        One row: ``record`` (file name without suffix), ``fs`` (Hz, float),
+        ``leads`` (tuple of names in the order of ``X``), ``age`` (float, NaN
+        when absent), ``sex`` (``"M"``/``"F"``/None) and ``dx`` (list of
+        SNOMED CT codes as str) from the ``Age:``/``Sex:``/``Dx:`` comments,
+        one column (str values) per other ``key: value`` comment whose key is
+        an identifier, and ``comments`` (list of the header's comment lines).
+        The same pair :func:`ecgsk.io.read` returns for the record.
 
     Raises
     ------
@@ -130,9 +135,9 @@ def read_challenge_record(path):
     Examples
     --------
     >>> from ecgsk.datasets import get_data_home
-    >>> X, info = read_challenge_record(get_data_home() / "cinc2021" / "HR06000")
-    >>> X.shape, info["sex"]
-    ((12, 5000), 'F')
+    >>> X, meta = read_challenge_record(get_data_home() / "cinc2021" / "HR06000")
+    >>> X.shape, meta.loc[0, "record"], float(meta.loc[0, "fs"]), meta.loc[0, "sex"]
+    ((1, 12, 5000), 'HR06000', 500.0, 'F')
     """
     from scipy.io import loadmat, whosmat
 
@@ -180,16 +185,17 @@ def read_challenge_record(path):
     X, leads, _ = _reorder_standard(X, leads)
     fields = _comment_fields(header["comments"])
     dx = [d.strip() for d in fields.get("dx", "").split(",") if d.strip()]
-    info = {
+    row = {
         "record": base.name,
+        "fs": header["fs"],
+        "leads": tuple(leads),
         "age": _parse_age(fields.get("age")),
         "sex": _parse_sex(fields.get("sex")),
         "dx": dx,
-        "fs": header["fs"],
-        "leads": leads,
-        "comments": header["comments"],
     }
-    return np.ascontiguousarray(X), info
+    row.update(_comment_columns(header["comments"], exclude=(*row, "comments")))
+    row["comments"] = list(header["comments"])
+    return np.ascontiguousarray(X)[None], _meta_frame([row])
 
 
 def read_challenge_dir(path):
@@ -203,12 +209,12 @@ def read_challenge_dir(path):
 
     Returns
     -------
-    X : ndarray of float32, shape (n_records, 12, n_samples)
-        In mV, leads in :data:`~ecgsk.leads.LEADS_12` order.
+    X : ndarray of float32, shape (n_records, n_leads, n_samples)
+        In mV, the 12 standard leads in :data:`~ecgsk.leads.LEADS_12` order.
     meta : pandas.DataFrame
-        One row per record, columns ``record``, ``age`` (float), ``sex``
-        (``"M"``/``"F"``/None), ``dx`` (list of SNOMED CT codes as str),
-        ``fs`` and ``leads`` (tuple of names).
+        One row per record, the columns of :func:`read_challenge_record`:
+        ``record``, ``fs``, ``leads``, ``age``, ``sex``, ``dx``, the other
+        ``key: value`` comments, ``comments``.
 
     Raises
     ------
@@ -221,29 +227,18 @@ def read_challenge_dir(path):
     --------
     >>> from ecgsk.datasets import get_data_home
     >>> X, meta = read_challenge_dir(get_data_home() / "cinc2021")
-    >>> X.shape, list(meta.columns)
-    ((30, 12, 5000), ['record', 'age', 'sex', 'dx', 'fs', 'leads'])
+    >>> X.shape, list(meta.columns[:6])
+    ((30, 12, 5000), ['record', 'fs', 'leads', 'age', 'sex', 'dx'])
     """
-    import pandas as pd
-
     path = Path(path)
     headers = sorted(path.glob("*.hea"))
     if not headers:
         raise FileNotFoundError(f"{path}: no challenge records (*.hea) found")
     signals, rows = [], []
     for hea in headers:
-        x, info = read_challenge_record(hea)
+        x, meta = read_challenge_record(hea)
         if signals and x.shape != signals[0].shape:
-            _fail(hea, f"signal shape {x.shape} differs from the first record's {signals[0].shape}")
+            _fail(hea, f"signal shape {x.shape[1:]} differs from the first record's {signals[0].shape[1:]}")
         signals.append(x)
-        rows.append(
-            {
-                "record": info["record"],
-                "age": info["age"],
-                "sex": info["sex"],
-                "dx": info["dx"],
-                "fs": info["fs"],
-                "leads": tuple(info["leads"]),
-            }
-        )
-    return np.stack(signals), pd.DataFrame(rows)
+        rows.extend(meta.to_dict("records"))
+    return np.concatenate(signals), _meta_frame(rows)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ecgsk.io._atomic import atomic_path
 from ecgsk.io._common import _fail, _reorder_standard
-from ecgsk.io._verify import _to_mv_float32
+from ecgsk.io._verify import _check_fs, _meta_frame, _to_mv_float32
 from ecgsk.leads import LEADS_8, LEADS_12, canonical_lead_name, default_lead_names
 from ecgsk.utils.validation import check_ecg_array
 
@@ -62,7 +62,7 @@ def write_csv(X, out_dir, *, leads=None, start_id=0, fmt="%.6g"):
     return paths
 
 
-def read_csv(path):
+def read_csv(path, *, fs=None):
     """Read one ECG from a CSV file: samples in rows, leads in columns, mV.
 
     The first row holds the lead names.  A file whose first row is all
@@ -73,13 +73,18 @@ def read_csv(path):
     Parameters
     ----------
     path : str or path-like
+    fs : float, optional
+        The sampling rate to report in ``meta``: a CSV file stores none, and
+        ecgsk never guesses one, so it is NaN unless given.
 
     Returns
     -------
-    X : ndarray of float32, shape (n_leads, n_samples)
-        Standard 12 leads put in LEADS_12 order.
-    leads : list of str
-        Canonical lead names in the order of ``X``.
+    X : ndarray of float32, shape (1, n_leads, n_samples)
+        In mV; the 12 standard leads put in LEADS_12 order.
+    meta : pandas.DataFrame
+        One row: ``record`` (file name without suffix), ``fs`` (Hz, float;
+        NaN unless given) and ``leads`` (tuple of canonical names in the
+        order of ``X``).  The same pair :func:`ecgsk.io.read` returns.
 
     Raises
     ------
@@ -88,18 +93,21 @@ def read_csv(path):
         the first, which is also how decimal commas such as ``0,5`` show),
         values that are not finite real numbers, duplicate lead names, or an
         empty file.
+    ValueError
+        For an ``fs`` that is not a positive finite number.
 
     Examples
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     p = write_csv(np.ones((1, 8, 3)), d)[0]
-    ...     X, leads = read_csv(p)
-    >>> X.shape, leads[:2]
-    ((8, 3), ['I', 'II'])
+    ...     X, meta = read_csv(p, fs=500)
+    >>> X.shape, meta.loc[0, "leads"][:2], float(meta.loc[0, "fs"])
+    ((1, 8, 3), ('I', 'II'), 500.0)
     """
     import pandas as pd
 
+    rate = _check_fs(fs)
     try:
         # Every field as text: no type guessing, no index column, a longer row is an error.
         frame = pd.read_csv(
@@ -147,4 +155,4 @@ def read_csv(path):
         _fail(path, f"line {i + offset}, column {j + 1}: {body[i, j]!r} is not finite")
     X = _to_mv_float32(path, values.T)
     X, leads, _ = _reorder_standard(X, leads)
-    return np.ascontiguousarray(X), leads
+    return np.ascontiguousarray(X)[None], _meta_frame([{"record": Path(path).stem, "fs": rate, "leads": tuple(leads)}])

@@ -1,14 +1,13 @@
 """``ecgsk.io.read``: one call for every format, returning ``(X, meta)``; the inverse of ``ecgsk.io.write``.
 
-Every format goes through its verifying reader (:func:`~ecgsk.io.read_wfdb`,
+Every format goes through its verifying reader, which returns the same
+``(X, meta)`` pair for one file (:func:`~ecgsk.io.read_wfdb`,
 :func:`~ecgsk.io.read_challenge_record`, :func:`~ecgsk.io.read_asc`,
 :func:`~ecgsk.io.read_csv`, :func:`~ecgsk.io.read_npy`,
 :func:`~ecgsk.io.read_npz`), so a damaged file raises
 :class:`~ecgsk.exceptions.ECGFileError` naming the file and the field.
 """
 
-import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +18,13 @@ from ecgsk.io.challenge import read_challenge_record
 from ecgsk.io.csv import read_csv
 from ecgsk.io.npy import read_npy, read_npz
 from ecgsk.io.wfdb import read_wfdb
-from ecgsk.io._verify import _meta_frame
-from ecgsk.leads import default_lead_names
+from ecgsk.io._verify import _check_fs, _meta_frame
 
 __all__ = ["read", "READ_FORMATS"]
 
 #: Formats :func:`read` reads.
 READ_FORMATS = ("wfdb", "challenge", "asc", "csv", "npy", "npz")
 _SUFFIX = {".hea": "wfdb", ".dat": "wfdb", ".asc": "asc", ".csv": "csv", ".npy": "npy", ".npz": "npz", ".mat": "challenge"}
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def _sort_key(p):
@@ -70,60 +67,21 @@ def _records_in(folder, format):
     return fmt, sorted(files, key=_sort_key)
 
 
-def _comment_columns(comments):
-    """``key: value`` header comments whose key is a plain identifier (what ``ecgsk.io.write`` writes)."""
-    out = {}
-    for line in comments:
-        key, sep, value = str(line).partition(":")
-        key = key.strip().strip("<>").strip().lower()
-        if sep and _IDENT.match(key) and key not in out:
-            out[key] = value.strip()
-    return out
-
-
 def _read_one(path, fmt, fs):
-    """(X (k, leads, T), list of k row dicts) for one file."""
-    unknown = math.nan if fs is None else float(fs)
+    """(X (k, leads, T), list of k row dicts) for one file, through its format's reader."""
     if fmt == "wfdb":
         X, meta = read_wfdb(path)
-        row = meta.iloc[0].to_dict()
-        extra = {k: v for k, v in _comment_columns(row["comments"]).items() if k not in row}
-        return X, [{**row, **extra}]
-    if fmt == "challenge":
-        x, info = read_challenge_record(path)
-        row = {"record": info["record"], "fs": info["fs"], "leads": tuple(info["leads"]), "age": info["age"],
-               "sex": info["sex"], "dx": info["dx"]}
-        extra = {k: v for k, v in _comment_columns(info["comments"]).items() if k not in row}
-        return x[None], [{**row, **extra, "comments": info["comments"]}]
-    if fmt == "asc":
-        x = read_asc(path)
-        return x[None], [{"record": path.stem, "fs": 500.0 if fs is None else float(fs), "leads": tuple(default_lead_names(len(x), prefix="ch"))}]
-    if fmt == "csv":
-        x, leads = read_csv(path)
-        return x[None], [{"record": path.stem, "fs": unknown, "leads": tuple(leads)}]
-    if fmt == "npy":
-        X = read_npy(path)
-        leads, rate = tuple(default_lead_names(X.shape[1], prefix="ch")), unknown
+    elif fmt == "challenge":
+        X, meta = read_challenge_record(path)
+    elif fmt == "asc":
+        X, meta = read_asc(path, fs=fs)
+    elif fmt == "csv":
+        X, meta = read_csv(path, fs=fs)
+    elif fmt == "npy":
+        X, meta = read_npy(path, fs=fs)
     else:
-        data = read_npz(path)
-        if "X" not in data:
-            raise ECGFileError(f"{path}: no array 'X' in the archive")
-        X = data["X"]
-        leads = tuple(default_lead_names(X.shape[1], prefix="ch"))
-        if "leads" in data:
-            leads = tuple(str(v) for v in np.atleast_1d(data["leads"]))
-            if len(leads) != X.shape[1]:
-                raise ECGFileError(f"{path}: 'leads' names {len(leads)} leads, 'X' holds {X.shape[1]}")
-        rate = unknown
-        if "fs" in data:
-            try:
-                rate = float(np.asarray(data["fs"]).reshape(()))
-            except (TypeError, ValueError) as exc:
-                raise ECGFileError(f"{path}: 'fs' is not one number") from exc
-            if not math.isfinite(rate) or rate <= 0:
-                raise ECGFileError(f"{path}: 'fs' {rate} must be positive and finite")
-    names = [path.stem] if len(X) == 1 else [f"{path.stem}[{i}]" for i in range(len(X))]
-    return X, [{"record": n, "fs": rate, "leads": leads} for n in names]
+        X, meta = read_npz(path, fs=fs)
+    return X, meta.to_dict("records")
 
 
 def read(path, format=None, *, fs=None):
@@ -162,7 +120,11 @@ def read(path, format=None, *, fs=None):
           identifier, e.g. ``model``, ``ecgsk_version``, ``seed``, ``id`` as
           :func:`ecgsk.io.write` writes them; ``wfdb`` also ``units``,
           ``units_original``, ``adc_gain`` and ``sig_len``.
-        - ``asc``, ``csv``, ``npy``, ``npz``: nothing more.
+        - ``npz``: one column per other entry of the archive (see
+          :func:`~ecgsk.io.read_npz`).
+        - ``asc``, ``csv``, ``npy``: nothing more.
+
+        For one file this is the pair the format's own reader returns.
 
     Raises
     ------
@@ -189,8 +151,7 @@ def read(path, format=None, *, fs=None):
     if format is not None and (not isinstance(format, str) or format.lower().lstrip(".") not in READ_FORMATS):
         raise ValueError(f"format must be one of {', '.join(READ_FORMATS)}; got {format!r}")
     format = None if format is None else format.lower().lstrip(".")
-    if fs is not None and (isinstance(fs, bool) or not isinstance(fs, (int, float)) or not math.isfinite(fs) or fs <= 0):
-        raise ValueError(f"fs must be a positive finite number of Hz; got {fs!r}")
+    _check_fs(fs)
     path = Path(path)
     if path.is_dir():
         fmt, files = _records_in(path, format)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ecgsk.io._atomic import _finish, atomic_dir
 from ecgsk.io._common import _fail, _record_base, _reorder_standard, _units_factor
-from ecgsk.io._verify import _meta_frame, _parse_wfdb_header, _signal_file_bytes, _to_mv_float32
+from ecgsk.io._verify import _comment_columns, _meta_frame, _parse_wfdb_header, _signal_file_bytes, _to_mv_float32
 from ecgsk.io.challenge import _comment_fields, _parse_age, _parse_sex
 from ecgsk.leads import LEADS_8, LEADS_12, canonical_lead_name
 from ecgsk.utils.validation import check_ecg_array
@@ -60,7 +60,10 @@ def read_wfdb(path, *, verify=True):
         other channels, e.g. ``"mmHg"``, are left as they are),
         ``units_original`` (as written in the header), ``adc_gain`` (digital
         units per original unit), ``comments`` (list of the header's comment
-        lines) and ``sig_len``.
+        lines) and ``sig_len``; then one column (str values) per other
+        ``key: value`` comment whose key is an identifier, e.g. ``model``,
+        ``ecgsk_version``, ``seed`` and ``id`` as :func:`ecgsk.io.write` writes
+        them.  The same pair :func:`ecgsk.io.read` returns for the record.
 
     Raises
     ------
@@ -146,6 +149,7 @@ def read_wfdb(path, *, verify=True):
         "comments": list(header["comments"]),
         "sig_len": int(sig_len),
     }
+    row.update(_comment_columns(header["comments"], exclude=row))
     return np.ascontiguousarray(X)[None], _meta_frame([row])
 
 

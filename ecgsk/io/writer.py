@@ -16,7 +16,7 @@ from ecgsk.utils.validation import check_ecg_array
 __all__ = ["write", "WRITE_FORMATS"]
 
 #: Formats :func:`write` writes, one file (WFDB: one record) per ECG.
-WRITE_FORMATS = ("asc", "csv", "npy", "wfdb")
+WRITE_FORMATS = ("asc", "csv", "npy", "npz", "wfdb")
 _RESERVED = ("record", "fs", "leads")
 
 
@@ -47,12 +47,37 @@ def _leads_of(row, n_leads):
     return leads
 
 
+def _rate_of(row, fs):
+    """The row's ``fs``, or ``fs`` where the row gives none (missing, None or NaN, as a reader reports an unknown rate)."""
+    rate = row.get("fs")
+    if rate is None or (isinstance(rate, (float, np.floating)) and np.isnan(rate)):
+        return float(fs)
+    return float(rate)
+
+
+def _npz_entries(row, path):
+    """The ``meta`` columns of one row as ``.npz`` entries (None skipped); ValueError for a value NumPy cannot store."""
+    entries = {}
+    for key, value in row.items():
+        if key in _RESERVED or value is None:
+            continue
+        array = np.asarray(value)
+        if array.dtype.kind not in "biufUS":
+            raise ValueError(f"{path}: meta column {key!r} holds {value!r}, which .npz cannot store without pickle")
+        entries[key] = array[None]  # one item per ECG of the file, so that read_npz gives it to that ECG's row
+    return entries
+
+
 def write(X, out_dir, format="npy", meta=None, *, start_id=0, fs=500):
     """Write an ECG batch in mV to ``out_dir``, one file (WFDB: one record) per ECG.
 
-    The inverse of ``ecgsk.io.read``: reading ``out_dir`` back gives ``X``
-    (to the format's resolution: 1 µV for ``asc`` and ``wfdb``, 6
-    significant digits for ``csv``, exact for ``npy``) and the ``meta`` rows.
+    The inverse of ``ecgsk.io.read`` and of each format's reader: reading
+    ``out_dir`` back gives ``X`` (to the format's resolution: 1 µV for
+    ``asc`` and ``wfdb``, 6 significant digits for ``csv``, exact for ``npy``
+    and ``npz``) and ``meta``'s ``record`` and ``leads``.  ``fs`` and the
+    other columns come back from ``wfdb`` (header comments) and ``npz``
+    (archive entries); ``asc``, ``csv`` and ``npy`` store no sampling rate,
+    so pass ``fs=`` to the reader (``asc`` is read at 500 Hz by default).
 
     Parameters
     ----------
@@ -60,8 +85,10 @@ def write(X, out_dir, format="npy", meta=None, *, start_id=0, fs=500):
         ECGs in mV.
     out_dir : str or path-like
         Created if missing; files with the same names are replaced.
-    format : {"npy", "asc", "csv", "wfdb"}, default="npy"
-        ``npy``: float32 ``(1, leads, T)`` per file.  ``asc``: deepfake-ecg's
+    format : {"npy", "npz", "asc", "csv", "wfdb"}, default="npy"
+        ``npy``: float32 ``(1, leads, T)`` per file.  ``npz``: an archive per
+        file holding ``X`` (float32 ``(1, leads, T)``), ``fs``, ``leads`` and
+        one entry per other ``meta`` column.  ``asc``: deepfake-ecg's
         integer µV text, 8 (LEADS_8) or 12 (LEADS_12) columns.  ``csv``: mV
         with a header of lead names.  ``wfdb``: ``.dat`` (format 16, integer
         gain) + ``.hea``, whose comments carry the other ``meta`` columns.
@@ -70,12 +97,14 @@ def write(X, out_dir, format="npy", meta=None, *, start_id=0, fs=500):
         ``str(start_id + i)``), ``fs`` the sampling rate (WFDB), ``leads`` the
         lead names (a list or a comma-separated string; default LEADS_12 or
         LEADS_8 by count).  Every other column (model, ecgsk_version, seed,
-        id, age, ...) becomes a ``key: value`` header comment in WFDB.
+        id, age, ...) becomes a ``key: value`` header comment in WFDB and an
+        entry in ``npz``; the other formats store only the samples and lead
+        names.
     start_id : int, default=0
         Default record names are ``str(start_id + i)``.
     fs : float, default=500
-        Sampling rate where ``meta`` gives none (WFDB only; the other formats
-        do not store it).
+        Sampling rate where ``meta`` gives none (no ``fs``, or NaN as the
+        readers report an unknown rate); stored by ``wfdb`` and ``npz`` only.
 
     Returns
     -------
@@ -86,8 +115,9 @@ def write(X, out_dir, format="npy", meta=None, *, start_id=0, fs=500):
     ------
     ValueError
         For an unknown ``format``, a batch that breaks the data contract,
-        ``meta`` of the wrong length or lead names that do not match, or
-        ``asc`` with other than 8 or 12 leads.
+        ``meta`` of the wrong length or lead names that do not match,
+        ``asc`` with other than 8 or 12 leads, or an ``npz`` ``meta`` value
+        NumPy cannot store without pickle (e.g. a dict).
 
     Examples
     --------
@@ -125,8 +155,7 @@ def write(X, out_dir, format="npy", meta=None, *, start_id=0, fs=500):
         paths = []
         for name, x, row in zip(names, X, rows):
             comments = {k: v for k, v in row.items() if k not in _RESERVED}
-            rate = row.get("fs", fs)
-            paths += write_wfdb(x[None], out_dir, fs=float(rate), leads=_leads_of(row, n_leads),
+            paths += write_wfdb(x[None], out_dir, fs=_rate_of(row, fs), leads=_leads_of(row, n_leads),
                                 record_names=[name], comments=comments)
         return paths
     if fmt == "asc":
@@ -144,6 +173,15 @@ def write(X, out_dir, format="npy", meta=None, *, start_id=0, fs=500):
         return paths
     if fmt == "csv":
         return [_csv_one(x, out_dir / f"{name}.csv", _leads_of(row, n_leads)) for name, x, row in zip(names, X, rows)]
+    if fmt == "npz":
+        from ecgsk.io.npy import write_npz
+
+        entries = [_npz_entries(row, out_dir / f"{name}.npz") for name, row in zip(names, rows)]  # all checked first
+        return [
+            write_npz(out_dir / f"{name}.npz", x[None], fs=_rate_of(row, fs), leads=np.array(_leads_of(row, n_leads)),
+                      **extra)
+            for name, x, row, extra in zip(names, X, rows, entries)
+        ]
     from ecgsk.io.npy import write_npy
 
     return [write_npy(x[None], out_dir / f"{name}.npy") for name, x in zip(names, X)]

@@ -18,6 +18,7 @@ from ecgsk.io import (
     write_asc,
     write_asc_microvolts,
 )
+from ecgsk.leads import LEADS_8, LEADS_12
 
 
 def _savetxt_bytes(ints_leads_first):
@@ -37,12 +38,16 @@ def test_asc_roundtrip_and_format(tmp_path):
     assert all(re.fullmatch(r"-?\d+( -?\d+){7}", ln) for ln in lines[:-1])
     back = np.array([[int(v) for v in ln.split()] for ln in lines[:-1]]).T
     np.testing.assert_array_equal(back, U[0])
-    X = read_asc(paths[1], n_samples=5000)
-    assert X.shape == (8, 5000) and X.dtype == np.float32
-    np.testing.assert_array_equal(np.round(X * 1000).astype(int), U[1])
-    Xd, names = read_asc_dir(tmp_path)
-    assert names == ["7", "8", "9"]
+    X, meta = read_asc(paths[1], n_samples=5000)
+    assert X.shape == (1, 8, 5000) and X.dtype == np.float32
+    assert meta.to_dict("records") == [{"record": "8", "fs": 500.0, "leads": LEADS_8}]
+    np.testing.assert_array_equal(np.round(X[0] * 1000).astype(int), U[1])
+    Xd, meta = read_asc_dir(tmp_path, fs=250)
+    assert meta["record"].tolist() == ["7", "8", "9"] and (meta["fs"] == 250.0).all()
+    assert list(meta.columns) == ["record", "fs", "leads"] and meta.loc[2, "leads"] == LEADS_8
     np.testing.assert_array_equal(np.round(Xd * 1000).astype(int), U)
+    with pytest.raises(ValueError, match="fs must be a positive finite number"):
+        read_asc(paths[1], fs=0)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +97,7 @@ def test_write_asc_byte_identical_to_deepfakeecg_generate(tmp_path, monkeypatch)
     ref_ints = (torch.from_numpy(net) * 6000).int().numpy()
     assert np.mean(mv_to_asc_microvolts(mv) != ref_ints) < 1e-3
     # read_asc returns deepfake-ecg's integers in mV.
-    np.testing.assert_allclose(read_asc(ref_dir / "10.asc") * 1000, ref_ints[0], atol=1e-3)
+    np.testing.assert_allclose(read_asc(ref_dir / "10.asc")[0][0] * 1000, ref_ints[0], atol=1e-3)
 
 
 def test_mv_to_asc_microvolts_recovers_net_integers_nearly_always():
@@ -110,8 +115,8 @@ def test_read_then_write_asc_reproduces_the_file(tmp_path):
     ints = np.arange(-70000, 70008)  # every µV value in [-70000, 70007], 8 per row
     U = ints.reshape(1, -1, 8).transpose(0, 2, 1)
     src = write_asc_microvolts(U, tmp_path / "a")[0]
-    X = read_asc(src)
-    np.testing.assert_array_equal(mv_to_asc_microvolts(X), U[0])
+    X, _ = read_asc(src)
+    np.testing.assert_array_equal(mv_to_asc_microvolts(X), U)
     out = write_asc(X, tmp_path / "b")[0]
     assert out.read_bytes() == src.read_bytes()
 
@@ -159,7 +164,7 @@ def test_read_asc_corrupt_files_name_the_file(tmp_path):
     # Cut exactly at a line end: only a row-count check can tell.
     lines = data.split(b"\n")
     (tmp_path / "short.asc").write_bytes(b"\n".join(lines[:4000]) + b"\n")
-    assert read_asc(tmp_path / "short.asc").shape == (8, 4000)
+    assert read_asc(tmp_path / "short.asc")[0].shape == (1, 8, 4000)
     with pytest.raises(ECGFileError, match="short.asc"):
         read_asc(tmp_path / "short.asc", n_samples=5000)
     only = tmp_path / "dir"
@@ -185,11 +190,15 @@ def test_read_asc_reads_12_columns_as_leads_12(tmp_path):
     rng = np.random.RandomState(1)
     U = rng.randint(-3000, 3000, size=(2, 12, 700))
     paths = write_asc_microvolts(U, tmp_path)
-    X = read_asc(paths[0])  # was "line 1 holds 12 values, expected 8"
-    assert X.shape == (12, 700)
-    np.testing.assert_array_equal(np.round(X * 1000).astype(int), U[0])
-    Xd, names = read_asc_dir(tmp_path)
-    assert Xd.shape == (2, 12, 700) and names == ["0", "1"]
+    X, meta = read_asc(paths[0])  # was "line 1 holds 12 values, expected 8"
+    assert X.shape == (1, 12, 700) and meta.loc[0, "leads"] == LEADS_12
+    np.testing.assert_array_equal(np.round(X[0] * 1000).astype(int), U[0])
+    Xd, meta = read_asc_dir(tmp_path)
+    assert Xd.shape == (2, 12, 700) and meta["record"].tolist() == ["0", "1"]
+    assert all(leads == LEADS_12 for leads in meta["leads"])
+    write_asc_microvolts(U[:1, :8], tmp_path, start_id=2)  # an 8-column file among 12-column ones
+    with pytest.raises(ECGFileError, match=r"2\.asc: 8 columns, the first file 0\.asc holds 12"):
+        read_asc_dir(tmp_path)
     (tmp_path / "bad.asc").write_text("1 2 3 4 5 6 7 8 9 10\n")
     with pytest.raises(ECGFileError, match=r"bad\.asc: line 1 holds 10 values, expected 8 or 12"):
         read_asc(tmp_path / "bad.asc")
@@ -203,7 +212,7 @@ def test_read_asc_streams_across_blocks(tmp_path, monkeypatch):
     U = rng.randint(-99999, 99999, size=(1, 8, 300))
     p = write_asc_microvolts(U, tmp_path)[0]
     monkeypatch.setattr(asc, "_ASC_BLOCK", 100)
-    np.testing.assert_array_equal(np.round(read_asc(p, n_samples=300) * 1000).astype(int), U[0])
+    np.testing.assert_array_equal(np.round(read_asc(p, n_samples=300)[0][0] * 1000).astype(int), U[0])
     data = p.read_bytes()
     p.write_bytes(data[: len(data) - 5])  # cut inside the last row
     with pytest.raises(ECGFileError, match=r"0\.asc: the last line .* has no newline: the file is truncated"):
@@ -222,7 +231,7 @@ def test_read_asc_memory_is_a_few_times_the_file(tmp_path):
     size = path.stat().st_size
     tracemalloc.start()
     try:
-        X = read_asc(path)
+        X, _ = read_asc(path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

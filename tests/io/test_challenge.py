@@ -22,7 +22,7 @@ def test_read_challenge_dir_cinc2021(data_dir):
 
     X, meta = read_challenge_dir(data_dir / "cinc2021")
     assert X.shape == (30, 12, 5000) and X.dtype == np.float32
-    assert list(meta.columns) == ["record", "age", "sex", "dx", "fs", "leads"]
+    assert list(meta.columns) == ["record", "fs", "leads", "age", "sex", "dx", "rx", "hx", "sx", "comments"]
     assert meta["record"].tolist() == sorted(meta["record"])
     assert set(meta["sex"]) <= {"M", "F"} and meta["sex"].notna().all()
     assert meta["age"].dtype == float and meta["age"].between(0, 110).all()
@@ -40,6 +40,11 @@ def test_read_challenge_dir_cinc2021(data_dir):
     assert meta.loc[hr, "dx"] == ["164934002", "426783006"]
     amps = [_r_amplitudes(X[i, 1], 500) for i in range(30)]
     assert 0.2 < np.median(amps) < 5.0
+    # One record: the same (X, meta) pair, rows of the folder's.
+    X1, meta1 = read_challenge_record(data_dir / "cinc2021" / "HR06000.mat")
+    assert X1.shape == (1, 12, 5000)
+    np.testing.assert_array_equal(X1[0], X[hr])
+    assert meta1.loc[0].to_dict() == meta.loc[hr].to_dict() and meta1.loc[0, "comments"][0].startswith("Age:")
 
 
 def test_read_challenge_truncated_mat_names_the_file(data_dir, tmp_path):

@@ -37,9 +37,9 @@ def test_npy_npz_csv_corrupt_name_the_file(tmp_path, ecg12):
 def test_read_csv_reads_a_headerless_file_correctly(tmp_path):
     p = tmp_path / "headerless.csv"
     np.savetxt(p, np.arange(24.0).reshape(3, 8), delimiter=",")  # the file: 3 samples of 8 leads
-    X, leads = read_csv(p)  # was (8, 2): the first sample became the lead names
-    assert X.shape == (8, 3) and leads == ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
-    np.testing.assert_array_equal(X, np.arange(24.0).reshape(3, 8).T)
+    X, meta = read_csv(p)  # was (8, 2): the first sample became the lead names
+    assert X.shape == (1, 8, 3) and meta.loc[0, "leads"] == ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+    np.testing.assert_array_equal(X[0], np.arange(24.0).reshape(3, 8).T)
 
 
 def test_read_csv_refuses_decimal_commas_and_ragged_rows(tmp_path):

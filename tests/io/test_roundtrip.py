@@ -9,21 +9,74 @@ from ecgsk.datasets import make_synthetic_ecgs
 from ecgsk.leads import LEADS_8, LEADS_12
 
 # resolution of each format: asc/wfdb store integer µV (asc truncates toward zero), csv 6 significant digits
-ATOL = {"asc": 1.001e-3, "wfdb": 0.5001e-3, "csv": 5e-5, "npy": 0.0}
+ATOL = {"asc": 1.001e-3, "wfdb": 0.5001e-3, "csv": 5e-5, "npy": 0.0, "npz": 0.0}
+READERS = {"asc": eio.read_asc, "csv": eio.read_csv, "npy": eio.read_npy, "npz": eio.read_npz, "wfdb": eio.read_wfdb}
+STORES_FS = {"wfdb", "npz"}  # asc, csv and npy hold samples (and lead names) only
+
+
+def test_every_written_format_has_a_reader():
+    assert set(eio.WRITE_FORMATS) == set(READERS) and set(eio.WRITE_FORMATS) <= set(eio.READ_FORMATS)
 
 
 @pytest.mark.parametrize("n_leads", [8, 12])
-@pytest.mark.parametrize("fmt", ["asc", "csv", "npy", "wfdb"])
+@pytest.mark.parametrize("fmt", ["asc", "csv", "npy", "npz", "wfdb"])
 def test_write_then_read_gives_the_batch_back(tmp_path, fmt, n_leads):
     X = make_synthetic_ecgs(3, n_leads=n_leads, n_samples=800, random_state=n_leads)
-    paths = eio.write(X, tmp_path, format=fmt)
-    assert len(paths) == 3
-    Y, meta = eio.read(tmp_path)
-    assert Y.dtype == np.float32 and Y.shape == X.shape
-    order = np.argsort(meta["record"].astype(int).to_numpy())
-    np.testing.assert_allclose(Y[order], X, atol=ATOL[fmt], rtol=0)
     expected = LEADS_12 if n_leads == 12 else LEADS_8
+    written = pd.DataFrame({"record": ["b", "a", "10"], "fs": 250.0, "leads": [expected] * 3})
+    paths = eio.write(X, tmp_path, format=fmt, meta=written)
+    assert len(paths) == 3
+    Y, meta = eio.read(tmp_path, fs=None if fmt in STORES_FS else 250.0)
+    assert Y.dtype == np.float32 and Y.shape == X.shape
+    assert sorted(meta["record"]) == sorted(written["record"])
+    order = [meta["record"].tolist().index(r) for r in written["record"]]
+    np.testing.assert_allclose(Y[order], X, atol=ATOL[fmt], rtol=0)
+    assert (meta["fs"] == 250.0).all()
     assert all(tuple(leads) == tuple(expected) for leads in meta["leads"])
+    if fmt not in STORES_FS:  # never guessed: NaN, or deepfake-ecg's 500 Hz for asc
+        _, unknown = eio.read(tmp_path)
+        assert (unknown["fs"] == 500.0).all() if fmt == "asc" else unknown["fs"].isna().all()
+    # Each file through its format's own reader: the same (X, meta) pair, one record per file.
+    for i, path in enumerate(paths):
+        kwargs = {} if fmt in STORES_FS else {"fs": 250.0}
+        Xi, meta_i = READERS[fmt](path, **kwargs)
+        assert Xi.shape == (1, n_leads, 800) and Xi.dtype == np.float32
+        np.testing.assert_allclose(Xi[0], X[i], atol=ATOL[fmt], rtol=0)
+        assert list(meta_i.columns[:3]) == ["record", "fs", "leads"]
+        assert meta_i.loc[0, ["record", "fs"]].tolist() == [written.loc[i, "record"], 250.0]
+        assert tuple(meta_i.loc[0, "leads"]) == tuple(expected)
+        assert set(meta_i.columns) == set(meta.columns)
+
+
+@pytest.mark.parametrize("fmt", ["wfdb", "npz"])
+def test_formats_with_metadata_carry_the_other_columns(tmp_path, fmt):
+    X = make_synthetic_ecgs(2, n_leads=8, n_samples=300, random_state=0)
+    meta = [{"record": "x", "model": "pulse2pulse", "seed": 3, "id": 0, "age": 61.0, "sex": "F"},
+            {"record": "y", "model": "pulse2pulse", "seed": 3, "id": 1, "age": 40.0, "sex": None}]
+    eio.write(X, tmp_path, format=fmt, meta=meta)
+    _, back = eio.read(tmp_path)
+    back = back.set_index("record")
+    assert back.loc["x", "model"] == "pulse2pulse" and back.loc["y", "age"] == 40.0 and back.loc["x", "sex"] == "F"
+    assert str(back.loc["y", "id"]) == "1" and str(back.loc["x", "seed"]) == "3"  # WFDB comments are text
+    assert back.loc["y", "sex"] is None or pd.isna(back.loc["y", "sex"])  # None is not written
+
+
+def test_npz_refuses_meta_it_cannot_store(tmp_path):
+    X = make_synthetic_ecgs(1, n_leads=8, n_samples=300, random_state=0)
+    with pytest.raises(ValueError, match=r"0\.npz: meta column 'extra' holds \{'a': 1\}"):
+        eio.write(X, tmp_path, format="npz", meta={"extra": {"a": 1}})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_rate_is_written_as_the_fs_argument(tmp_path):
+    # A csv read gives fs NaN (not stored); writing that meta to WFDB uses write's fs, not NaN.
+    X = make_synthetic_ecgs(1, n_leads=8, n_samples=300, random_state=0)
+    eio.write(X, tmp_path / "csv", format="csv")
+    Y, meta = eio.read(tmp_path / "csv")
+    assert meta["fs"].isna().all()
+    eio.write(Y, tmp_path / "wfdb", format="wfdb", meta=meta, fs=360)
+    _, back = eio.read(tmp_path / "wfdb")
+    assert back.loc[0, "fs"] == 360.0
 
 
 def test_twelve_lead_asc_reads_back(tmp_path):

@@ -15,8 +15,8 @@ import ecgsk.io as eio
 from ecgsk.datasets import make_synthetic_ecgs
 from ecgsk.io._atomic import TMP_TAG, remove_stale_temporaries, temporary_target
 
-FORMATS = ("asc", "csv", "npy", "wfdb")
-SUFFIXES = {"asc": (".asc",), "csv": (".csv",), "npy": (".npy",), "wfdb": (".dat", ".hea")}
+FORMATS = ("asc", "csv", "npy", "npz", "wfdb")
+SUFFIXES = {"asc": (".asc",), "csv": (".csv",), "npy": (".npy",), "npz": (".npz",), "wfdb": (".dat", ".hea")}
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +73,13 @@ def test_real_full_disk_leaves_only_complete_files(small_disk, fmt):
 
 
 def _read_one(base, fmt):
-    """One record through the format's reader, as (leads, T) mV (readers' return types differ for now)."""
-    path = {"wfdb": base, "asc": base.with_suffix(".asc"), "csv": base.with_suffix(".csv"),
-            "npy": base.with_suffix(".npy")}[fmt]
-    reader = {"wfdb": eio.read_wfdb, "asc": eio.read_asc, "csv": eio.read_csv, "npy": eio.read_npy}[fmt]
-    out = reader(path)
-    X = out[0] if isinstance(out, tuple) else out
-    return np.asarray(X).reshape(-1, np.asarray(X).shape[-1])
+    """One record through the format's own reader, as (leads, T) mV."""
+    path = base if fmt == "wfdb" else base.with_suffix(f".{fmt}")
+    reader = {"wfdb": eio.read_wfdb, "asc": eio.read_asc, "csv": eio.read_csv, "npy": eio.read_npy,
+              "npz": eio.read_npz}[fmt]
+    X, meta = reader(path)
+    assert X.shape[0] == 1 and meta.loc[0, "record"] == base.name
+    return X[0]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
