@@ -34,6 +34,32 @@ def _record_files(source):
     return files
 
 
+def _n_ecgs(path):
+    """The ECG count of a ``.npy`` batch or an ``.npz``'s ``X``, from the array header alone; None for one-record formats.
+
+    A file whose header cannot be read counts as one record: reading it then
+    raises the reader's ``ECGFileError`` naming the file.
+    """
+    import zipfile
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, mmap_mode="r")
+            return arr.shape[0] if arr.ndim == 3 else None
+        if suffix == ".npz":
+            with zipfile.ZipFile(path) as archive, archive.open("X.npy") as stream:
+                from numpy.lib import format as npformat
+
+                version = npformat.read_magic(stream)
+                read_header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
+                shape = read_header(stream)[0]
+            return shape[0] if len(shape) == 3 else None
+    except Exception:  # damaged: the reader names the file and the field
+        return None
+    return None
+
+
 def _fit_length(x, length):
     """Crop (keep the first ``length`` samples) or zero-pad at the end; return the signal and its real length."""
     n = x.shape[-1]
@@ -98,8 +124,7 @@ def pack(source, out_path, fs=500, length=5000, dtype="int16", *, gain=1000.0, s
     if fs <= 0 or length < 1 or gain <= 0:
         raise ValueError(f"fs, length and gain must be positive; got fs={fs}, length={length}, gain={gain}")
     files = _record_files(source)
-    counts = [np.load(f, mmap_mode="r").shape[0] if f.suffix.lower() == ".npy" and np.load(f, mmap_mode="r").ndim == 3
-              else None for f in files]
+    counts = [_n_ecgs(f) for f in files]
     out_path = Path(out_path)
     if out_path.suffix != ".npy":
         out_path = out_path.with_name(out_path.name + ".npy")

@@ -47,3 +47,17 @@ def test_pack_refuses_overflow_and_bad_args(tmp_path):
         pack(tmp_path / "in", tmp_path / "x.npy", dtype="int8")
     with pytest.raises(FileNotFoundError):
         pack(tmp_path / "nothing", tmp_path / "x.npy")
+
+
+def test_pack_counts_the_ecgs_of_npy_and_npz_batches(tmp_path):
+    # A 3-ECG .npz was counted as one record: "holds more ECGs than its header said".
+    from ecgsk.io import write_npy, write_npz
+
+    X = make_synthetic_ecgs(5, n_leads=8, n_samples=500, random_state=0)
+    (tmp_path / "in").mkdir()
+    write_npz(tmp_path / "in" / "a.npz", X[:3], fs=500)
+    write_npy(X[3:], tmp_path / "in" / "b.npy")
+    ds = open_packed(pack(tmp_path / "in", tmp_path / "p.npy", fs=500, length=500, dtype="float32", source_fs=500))
+    assert ds.shape == (5, 8, 500)
+    assert ds.meta["record"].tolist() == ["a[0]", "a[1]", "a[2]", "b[0]", "b[1]"]
+    np.testing.assert_array_equal(ds[0:5], X)
