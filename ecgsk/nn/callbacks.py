@@ -250,7 +250,7 @@ class EMA(Callback):
 
     Parameters
     ----------
-    module : str, default=``"generator_"``
+    module : str, default: ``"generator_"``
         The attribute holding the module to average; the average is stored as
         ``module`` with ``ema_`` for its trailing ``_`` (``generator_ema_``).
     decay : float, default=0.999

@@ -276,7 +276,7 @@ class ConditionEncoder:
 
         Returns
         -------
-        ndarray of float32, shape (n_records, len(feature_names_out_))
+        ndarray of float32, shape (n_records, len(``feature_names_out_``))
         """
         return self.fit(conditions).transform(conditions)
 
