@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ..metrics.distances import _sq_dists, _trace_sqrt_product
-from ..metrics.features import ecg_features
+from ..metrics.features import _features_and_measurements, feature_names, measurement_names
 from ..utils.validation import check_ecg_array
 from .report import EvaluationReport, MetricResult
 
@@ -21,6 +21,7 @@ DEFAULT_TOLERANCES = {
     "c2st_accuracy": 0.05,
     "prdc": 0.10,
     "wasserstein": 0.25,  # in units of the real measure's standard deviation
+    "p_wave_found_gap": 0.10,  # absolute difference of the fractions of ECGs with a P wave found
     "spectrum_distance": 0.05,  # in decades (log10 power)
     "privacy": 0.10,
     "utility": 0.05,
@@ -300,11 +301,18 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
     - ``precision``, ``recall``, ``density``, ``coverage`` (Naeem et al.
       2020, :func:`prdc`, ``k=prdc_k``) in feature space.
     - ``wasserstein[...]``: scipy's 1-D Wasserstein distance between the
-      clinical measurements of the two sets: heart rate (not applicable below
-      2.5 s per ECG), QRS width and the R, S and T amplitudes of each lead,
-      from ecgsk's own QRS detector and average beat
-      (:func:`ecgsk.metrics.ecg_features`).  Tolerance in units of the real
-      measure's standard deviation.
+      clinical measurements of the two sets, from ecgsk's own QRS detector
+      and average beat: heart rate and QTc (Fridericia, QT / RR^(1/3); both
+      not applicable below 2.5 s per ECG), PR, QRS width, QT, and the P, R, S
+      and T amplitudes of each lead (:func:`ecgsk.metrics.ecg_features`,
+      :func:`ecgsk.metrics.features.ecg_measurements`).  ECGs where a measure
+      is undefined (no P wave found, no T end) are left out of its
+      distribution; a set where it is never found gets no distance and fails.
+      PR and the P amplitudes are not applicable when fewer than half the
+      real ECGs have a P wave (atrial fibrillation).  Tolerance in units of
+      the real measure's standard deviation.
+    - ``p_wave_found_gap``: the absolute difference between the fractions of
+      ECGs with a P wave found (a generator that drops P waves fails it).
     - ``spectrum_distance[lead]``: mean absolute difference of the log10 mean
       Welch spectra (0.5-100 Hz), in decades.
     - with ``train``: ``nn_distance_ratio`` (median nearest-train distance of
@@ -397,9 +405,10 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
     sets = {"real": real, "synthetic": synthetic, "zeros": zeros, "noise": noise}
     if train is not None:
         sets["train"] = train
-    feats, names = {}, None
+    feats, meas = {}, {}
     for key, X in sets.items():
-        feats[key], names = ecg_features(X, fs, return_names=True)
+        feats[key], meas[key] = _features_and_measurements(X, fs)
+    names, meas_names = feature_names(L), measurement_names(L)
     mu, sd = feats["real"].mean(axis=0), feats["real"].std(axis=0)
     sd = np.where(sd > 1e-12, sd, 1.0)
     z = {key: (F - mu) / sd for key, F in feats.items()}
@@ -417,14 +426,41 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
     feat_bandwidth = float(np.sqrt(np.median(off[off > 0]) / 2.0)) if (off > 0).any() else 1.0
 
     lead_names = [names[i * 14].rsplit("_", 1)[0] for i in range(L)]
-    clinical = {}
     short = T / fs < 2.5 or synthetic.shape[2] / fs < 2.5
-    hr_index = names.index("heart_rate")
-    clinical["heart_rate_bpm"] = hr_index
-    clinical["qrs_width_ms"] = names.index("qrs_width")
+    # clinical measures, one column each in clin[key]: heart rate, QRS width and R/S/T amplitudes from
+    # ecg_features (as before), PR, QT, QTc (Fridericia) and P amplitudes from ecg_measurements (NaN where
+    # undefined: dropped before the Wasserstein distance)
+    def fcol(name):
+        return ("f", names.index(name))
+
+    def mcol(name):
+        return ("m", meas_names.index(name))
+
+    clin_spec = {"heart_rate_bpm": fcol("heart_rate"), "pr_ms": mcol("pr_ms"), "qrs_width_ms": fcol("qrs_width"),
+                 "qt_ms": mcol("qt_ms"), "qtc_ms": mcol("qtc_ms")}
     for lead in lead_names:
+        clin_spec[f"P_amp_mV[{lead}]"] = mcol(f"P_amp_mV[{lead}]")
         for wave in ("r", "s", "t"):
-            clinical[f"{wave.upper()}_amp_mV[{lead}]"] = names.index(f"{lead}_{wave}_amp")
+            clin_spec[f"{wave.upper()}_amp_mV[{lead}]"] = fcol(f"{lead}_{wave}_amp")
+    clin = {key: np.column_stack([(feats if src == "f" else meas)[key][:, j] for src, j in clin_spec.values()])
+            for key in sets}
+    clin_names = list(clin_spec)
+    p_found = {key: np.isfinite(meas[key][:, meas_names.index("pr_ms")]) for key in sets}
+    not_applicable = {}  # clinical name -> reason
+    if short:
+        for cname in ("heart_rate_bpm", "qtc_ms"):
+            not_applicable[cname] = "ECGs shorter than 2.5 s (beats, short segments) hold no reliable RR interval"
+    if p_found["real"].mean() < 0.5:
+        reason = (f"a P wave is found in only {100 * p_found['real'].mean():.0f} % of the real ECGs (atrial "
+                  "fibrillation, flutter, pacing, or no P wave in the input)")
+        for cname in clin_names:
+            if cname == "pr_ms" or cname.startswith("P_amp"):
+                not_applicable[cname] = reason
+    for cname in clin_names:
+        col = clin["real"][:, clin_names.index(cname)]
+        if cname not in not_applicable and np.isfinite(col).mean() < 0.5:
+            not_applicable[cname] = f"measurable in only {100 * np.isfinite(col).mean():.0f} % of the real ECGs"
+    clin_cols = [(cname, j) for j, cname in enumerate(clin_names) if cname not in not_applicable]
 
     results = {}  # metric name -> {"floor": [], "synthetic": [], "zeros": [], "noise": []}
 
@@ -493,11 +529,14 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
                         add(f"c2st_pvalue[{mname}]", which, pval)
                 for k, v in _prdc_from_sq(d_aa_feat, d_bb_feat, d_ab_feat, prdc_k).items():
                     add(k, which, v)
-                for cname, col in clinical.items():
-                    if cname == "heart_rate_bpm" and short:
-                        continue
+                for cname, col in clin_cols:
+                    va, vb = clin["real"][a, col], clin[key][idx, col]
+                    va, vb = va[np.isfinite(va)], vb[np.isfinite(vb)]
+                    # a set where the measure is never found (e.g. no P wave) has no distance: it fails
                     add(f"wasserstein[{cname}]", which,
-                        wasserstein_distance(feats["real"][a, col], feats[key][idx, col]))
+                        wasserstein_distance(va, vb) if len(va) and len(vb) else float("nan"))
+                if "pr_ms" not in not_applicable:
+                    add("p_wave_found_gap", which, float(abs(p_found["real"][a].mean() - p_found[key][idx].mean())))
                 Pa = np.log10(spectra["real"][a].mean(axis=0) + 1e-12)
                 Pb = np.log10(spectra[key][idx].mean(axis=0) + 1e-12)
                 for li, lead in enumerate(lead_names):
@@ -526,7 +565,7 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
 
     # --- verdicts ------------------------------------------------------------
     metrics = []
-    real_sd = {cname: float(feats["real"][:, col].std()) for cname, col in clinical.items()}
+    real_sd = {cname: float(np.nanstd(clin["real"][:, col])) for cname, col in clin_cols}
     for name, r in results.items():
         base = {k: _mean(r[k]) for k in ("zeros", "noise") if r[k]}
         if name.startswith("mmd2_"):
@@ -554,6 +593,9 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
             m = _verdict(name, "clinical", r["synthetic"], r["floor"], base, direction="upper", tol=t, unit=f" {unit}")
             m.rule += f" [tolerance {tol['wasserstein']:g} x real sd]"
             metrics.append(m)
+        elif name == "p_wave_found_gap":
+            metrics.append(_verdict(name, "clinical", r["synthetic"], r["floor"], base, direction="upper",
+                                    tol=tol["p_wave_found_gap"]))
         elif name.startswith("spectrum_distance"):
             metrics.append(_verdict(name, "spectrum", r["synthetic"], r["floor"], base, direction="upper",
                                     tol=tol["spectrum_distance"], unit=" decades"))
@@ -569,10 +611,10 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
         metrics.insert(0, MetricResult.not_applicable(
             "mmd2_signal", f"real and synthetic differ in (leads, samples): {real.shape[1:]} vs {synthetic.shape[1:]}",
             group="distribution"))
-    if short:
-        metrics.append(MetricResult.not_applicable(
-            "wasserstein[heart_rate_bpm]", "ECGs shorter than 2.5 s (beats, short segments) hold no reliable RR interval",
-            group="clinical"))
+    for cname, reason in not_applicable.items():
+        metrics.append(MetricResult.not_applicable(f"wasserstein[{cname}]", reason, group="clinical"))
+    if "pr_ms" in not_applicable:
+        metrics.append(MetricResult.not_applicable("p_wave_found_gap", not_applicable["pr_ms"], group="clinical"))
     if train is None:
         for name in ("nn_distance_ratio", "membership_inference_auc"):
             metrics.append(MetricResult.not_applicable(name, "no train set given", group="privacy"))

@@ -99,6 +99,16 @@ def test_metrics_agree_with_direct_computations():
     for tr, te in folds.split(Fx, y):
         pred[te] = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(Fx[tr], y[tr]).predict(Fx[te])
         held.append(te)
+    from ecgsk.metrics.features import ecg_measurements, measurement_names
+
+    Mr, Mf, mnames = ecg_measurements(real), ecg_measurements(fake), measurement_names(2)
+    for name in ("pr_ms", "qt_ms", "qtc_ms", "P_amp_mV[lead1]"):
+        j = mnames.index(name)
+        u, v = Mr[a, j], Mf[s, j]
+        assert report[f"wasserstein[{name}]"].value == pytest.approx(
+            wasserstein_distance(u[np.isfinite(u)], v[np.isfinite(v)]))
+    found = np.isfinite(Mr[:, mnames.index("pr_ms")]), np.isfinite(Mf[:, mnames.index("pr_ms")])
+    assert report["p_wave_found_gap"].value == pytest.approx(abs(found[0][a].mean() - found[1][s].mean()))
     assert report["c2st_accuracy[logistic]"].value == pytest.approx(np.mean(pred == y))
     assert report["c2st_pvalue[logistic]"].value == pytest.approx(c2st_permutation_pvalue(y, pred, held))
     assert report["c2st_pvalue[logistic]"].verdict == "info"
@@ -110,8 +120,9 @@ def test_input_shapes_and_not_applicable_metrics():
     beats = make_synthetic_ecgs(24, n_leads=1, n_samples=400, random_state=0)  # 0.8-s beats
     other = make_synthetic_ecgs(24, n_leads=1, n_samples=450, random_state=1)
     report = evaluate_generator(beats, other, random_state=0, n_splits=1, figures=False)
-    assert not report["wasserstein[heart_rate_bpm]"].applicable
-    assert "2.5 s" in report["wasserstein[heart_rate_bpm]"].reason
+    for name in ("wasserstein[heart_rate_bpm]", "wasserstein[qtc_ms]"):  # QTc needs RR, like the rate
+        assert not report[name].applicable
+        assert "2.5 s" in report[name].reason
     assert not report["mmd2_signal"].applicable and "differ" in report["mmd2_signal"].reason
     assert not report["nn_distance_ratio"].applicable and not report["tstr_auroc"].applicable
     with pytest.raises(ValueError, match="same number of leads"):
@@ -122,6 +133,39 @@ def test_input_shapes_and_not_applicable_metrics():
         evaluate_generator(beats, beats, tolerances={"nope": 1}, figures=False)
     with pytest.raises(ValueError, match="real_labels"):
         evaluate_generator(beats, beats, real_labels=[0, 1], figures=False)
+
+
+def _hann(t, start, width, amp):
+    x = (t - start) / width
+    return np.where((x >= 0) & (x <= 1), amp * np.sin(np.pi * np.clip(x, 0, 1)) ** 2, 0.0)
+
+
+def _compact_ecgs(n, *, p_wave, seed, fs=500, duration=5.0):
+    """Two-lead ECGs of raised-cosine waves, PR 140-200 ms, QT 360-420 ms, 55-85 bpm; optionally no P wave."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration * fs)) / fs
+    out = np.zeros((n, 2, len(t)))
+    for i in range(n):
+        rr, pr, qt = 60 / rng.uniform(55, 85), rng.uniform(0.14, 0.20), rng.uniform(0.36, 0.42)
+        for r in np.arange(0.4, duration - 0.4, rr):
+            qon = r - 0.04
+            wave = _hann(t, qon, 0.02, -0.1) + _hann(t, qon + 0.02, 0.04, 1.0) + _hann(t, qon + 0.06, 0.02, -0.25)
+            wave += _hann(t, qon + qt - 0.2, 0.2, 0.3) + (_hann(t, qon - pr, 0.1, 0.15) if p_wave else 0)
+            out[i] += np.array([1.0, 0.7])[:, None] * wave
+    return (out + 0.005 * rng.standard_normal(out.shape)).astype(np.float32)
+
+
+def test_p_wave_measures_not_applicable_without_p_waves_and_failing_when_lost():
+    no_p = evaluate_generator(_compact_ecgs(24, p_wave=False, seed=0), _compact_ecgs(24, p_wave=False, seed=1),
+                              random_state=0, n_splits=2, figures=False)
+    for name in ("wasserstein[pr_ms]", "wasserstein[P_amp_mV[lead0]]", "p_wave_found_gap"):
+        assert not no_p[name].applicable and "P wave" in no_p[name].reason
+    assert no_p["wasserstein[qt_ms]"].applicable and no_p["wasserstein[qtc_ms]"].applicable
+    lost = evaluate_generator(_compact_ecgs(24, p_wave=True, seed=0), _compact_ecgs(24, p_wave=False, seed=1),
+                              random_state=0, n_splits=2, figures=False)
+    assert {"wasserstein[pr_ms]", "p_wave_found_gap", "wasserstein[P_amp_mV[lead0]]"} <= set(lost.failed)
+    assert lost["p_wave_found_gap"].value > 0.9 and lost["p_wave_found_gap"].floor < 0.1
+    assert "wasserstein[qt_ms]" not in lost.failed  # the QT of these sets is drawn alike
 
 
 def test_reproducible_under_random_state():

@@ -40,6 +40,10 @@ def test_features_finite_on_degenerate_input(X):
     F = M.ecg_features(X)
     assert np.isfinite(F).all()
     assert F.shape == (len(X), len(M.feature_names(X.shape[1])))
+    from ecgsk.metrics.features import ecg_measurements, measurement_names
+
+    Mx = ecg_measurements(X)  # undefined is NaN, never inf
+    assert Mx.shape == (len(X), len(measurement_names(X.shape[1]))) and not np.isinf(Mx).any()
 
 
 def test_features_heart_rate_and_morphology_on_synthetic():
@@ -132,3 +136,124 @@ def test_cpsc2019_heart_rate_against_reference_r_peaks(data_dir):
 def test_ecg_features_range_checks_its_parameters(params, match):
     with pytest.raises(ValueError, match=match):
         M.ecg_features(np.zeros((3, 1, 500), np.float32), **params)
+
+
+# ---------------------------------------------------------------------------
+# clinical measurements (ecg_measurements)
+# ---------------------------------------------------------------------------
+from ecgsk.metrics.features import ecg_measurements, measurement_names  # noqa: E402
+
+
+def _hann(t, start, width, amp):
+    """A raised-cosine bump from ``start`` to ``start + width`` (s): exact onset and end."""
+    x = (t - start) / width
+    return np.where((x >= 0) & (x <= 1), amp * np.sin(np.pi * np.clip(x, 0, 1)) ** 2, 0.0)
+
+
+def _beats_with_intervals(pr, qt, *, p_amp=(0.15, -0.10), hr=60.0, duration=10.0, fs=500, p_wave=True):
+    """Two-lead ECGs of compact waves: P onset = QRS onset - pr, T end = QRS onset + qt (s)."""
+    t = np.arange(int(duration * fs)) / fs
+    rr = 60.0 / hr
+    leads = [np.zeros_like(t), np.zeros_like(t)]
+    scale = (1.0, 0.6)
+    for r in np.arange(0.5, duration - 0.5, rr):
+        qon = r - 0.04
+        for i in range(2):
+            if p_wave:
+                leads[i] += _hann(t, qon - pr, 0.10, p_amp[i])
+            leads[i] += scale[i] * (_hann(t, qon, 0.02, -0.1) + _hann(t, qon + 0.02, 0.04, 1.0)
+                                    + _hann(t, qon + 0.06, 0.02, -0.25))
+            leads[i] += scale[i] * _hann(t, qon + qt - 0.20, 0.20, 0.35)
+    return np.stack(leads)[None].astype(np.float32)
+
+
+def test_measurement_names_match_columns():
+    X = make_synthetic_ecgs(2, n_leads=3, n_samples=2000, random_state=0)
+    Mx, names = ecg_measurements(X, return_names=True)
+    assert Mx.shape == (2, len(names)) == (2, 6 + 4 * 3)
+    assert names[:6] == ["heart_rate_bpm", "rr_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms"]
+    assert names == measurement_names(3) and "P_amp_mV[lead0]" in names
+    with pytest.raises(ValueError, match="n_leads"):
+        measurement_names(0)
+
+
+@pytest.mark.parametrize("pr, qt", [(0.14, 0.36), (0.20, 0.44), (0.17, 0.40)])
+def test_pr_qt_qtc_and_p_amplitude_on_beats_of_known_intervals(pr, qt):
+    X = _beats_with_intervals(pr, qt)
+    Mx, names = ecg_measurements(X, return_names=True)
+    m = dict(zip(names, Mx[0]))
+    assert m["heart_rate_bpm"] == pytest.approx(60.0, abs=1.0)
+    # threshold crossings sit a few ms inside the bumps' exact ends
+    assert m["pr_ms"] == pytest.approx(pr * 1000, abs=20)
+    assert m["qt_ms"] == pytest.approx(qt * 1000, abs=25)
+    assert m["qrs_ms"] == pytest.approx(80, abs=20)
+    # Fridericia, computed directly from the measured QT and RR
+    assert m["qtc_ms"] == pytest.approx(m["qt_ms"] / np.cbrt(m["rr_ms"] / 1000.0), rel=1e-9)
+    assert m["P_amp_mV[lead0]"] == pytest.approx(0.15, abs=0.03)
+    assert m["P_amp_mV[lead1]"] == pytest.approx(-0.10, abs=0.03)  # the sign follows the lead
+
+
+def test_interval_differences_are_measured_without_bias():
+    a = ecg_measurements(_beats_with_intervals(0.14, 0.36), return_names=True)
+    b = ecg_measurements(_beats_with_intervals(0.20, 0.44))
+    names = a[1]
+    assert b[0, names.index("pr_ms")] - a[0][0, names.index("pr_ms")] == pytest.approx(60, abs=6)
+    assert b[0, names.index("qt_ms")] - a[0][0, names.index("qt_ms")] == pytest.approx(80, abs=8)
+    fast = ecg_measurements(_beats_with_intervals(0.16, 0.36, hr=100.0))[0]
+    # same QT, RR 0.6 s: QTc = QT / 0.6^(1/3) is longer than at 60 bpm
+    assert fast[names.index("qtc_ms")] == pytest.approx(fast[names.index("qt_ms")] / np.cbrt(0.6), rel=0.03)
+
+
+def test_undefined_measurements_are_nan():
+    names = measurement_names(2)
+    no_p = ecg_measurements(_beats_with_intervals(0.16, 0.40, p_wave=False))[0]
+    assert np.isnan(no_p[names.index("pr_ms")]) and np.isnan(no_p[names.index("P_amp_mV[lead0]")])
+    assert np.isfinite(no_p[names.index("qt_ms")]) and np.isfinite(no_p[names.index("R_amp_mV[lead0]")])
+    beat = _beats_with_intervals(0.16, 0.40, duration=1.2)  # one beat (R at 0.5 s): no RR
+    one = ecg_measurements(beat)[0]
+    assert np.isnan(one[names.index("heart_rate_bpm")]) and np.isnan(one[names.index("qtc_ms")])
+    assert one[names.index("qt_ms")] == pytest.approx(400, abs=25)
+    flat = ecg_measurements(np.zeros((1, 2, 5000)))[0]
+    assert np.isnan(flat[names.index("pr_ms")]) and np.isnan(flat[names.index("qt_ms")])
+
+
+def test_measurements_agree_with_features_and_chunking():
+    X = make_synthetic_ecgs(5, n_leads=3, n_samples=3000, random_state=4)
+    F, fnames = M.ecg_features(X, return_names=True)
+    Mx, names = ecg_measurements(X, return_names=True)
+    np.testing.assert_allclose(Mx[:, names.index("R_amp_mV[lead1]")], F[:, fnames.index("lead1_r_amp")])
+    np.testing.assert_allclose(Mx[:, names.index("qrs_ms")], F[:, fnames.index("qrs_width")])
+    np.testing.assert_allclose(Mx, ecg_measurements(X, chunk_size=2), rtol=1e-10, equal_nan=True)
+
+
+def test_ludb_delineation_errors(data_dir):
+    """PR and QT against LUDB's lead-II cardiologist delineation (the calibration set): MAE 8.7 / 17.7 ms."""
+    import wfdb
+
+    from ecgsk.datasets import load_ludb
+
+    X, meta = load_ludb(data_dir / "ludb")
+    X, records = X[:60], list(meta["record"][:60])
+    Mx, names = ecg_measurements(X, return_names=True)
+    pr_err, qt_err = [], []
+    for i, rec in enumerate(records):
+        ann = wfdb.rdann(str(data_dir / "ludb" / "data" / str(rec)), "ii")
+        sym, smp = list(ann.symbol), np.asarray(ann.sample)
+        waves = [(sym[k], smp[k - 1], smp[k + 1]) for k in range(1, len(sym) - 1)
+                 if sym[k] in "pNt" and sym[k - 1] == "(" and sym[k + 1] == ")"]
+        prs, qts = [], []
+        for j, (s, on, off) in enumerate(waves):
+            if s != "N":
+                continue
+            before = [w for w in waves[:j] if w[0] == "p" and on - w[1] < 200]
+            after = [w for w in waves[j + 1:] if w[0] == "t" and w[2] - on < 350]
+            if before:
+                prs.append((on - before[-1][1]) * 2.0)
+            if after:
+                qts.append((after[0][2] - on) * 2.0)
+        if prs and np.isfinite(Mx[i, names.index("pr_ms")]):
+            pr_err.append(Mx[i, names.index("pr_ms")] - np.median(prs))
+        if qts and np.isfinite(Mx[i, names.index("qt_ms")]):
+            qt_err.append(Mx[i, names.index("qt_ms")] - np.median(qts))
+    assert len(pr_err) > 40 and len(qt_err) > 50
+    assert np.mean(np.abs(pr_err)) < 15 and np.mean(np.abs(qt_err)) < 30
