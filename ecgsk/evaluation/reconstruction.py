@@ -231,8 +231,8 @@ def evaluate_reconstruction(true, predicted, *, fs=500, train=None, input_lead=0
 
     Plus ``pearson_r[mean]``, the mean over the reconstructed leads.
 
-    Floors
-    ------
+    .. rubric:: Floors
+
     - **Mean template**: the mean of the median beats of ``train`` (or, without
       ``train``, of ``true`` itself, which can only flatter the floor),
       pasted at R peaks detected on the input lead of ``true`` (what a
@@ -246,8 +246,8 @@ def evaluate_reconstruction(true, predicted, *, fs=500, train=None, input_lead=0
       III, aVR, aVL, aVF derived).  ecgsk.evaluation may not import
       ecgsk.models, so it is refitted here rather than passed in.
 
-    Rules
-    -----
+    .. rubric:: Rules
+
     - ``pearson_r``: ``value > template_hi`` and, with ``train``,
       ``value >= ridge_lo - ridge_tolerance``.
     - ``rmse``: ``value < template_lo`` and, with ``train``,

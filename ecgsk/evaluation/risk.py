@@ -115,8 +115,8 @@ def evaluate_risk(y, risk, *, times=None, conditions=None, survival_functions=No
       ``survival_functions`` are given; its trivial baseline is the
       Kaplan-Meier curve (the same survival for everyone).
 
-    Floor and rules
-    ---------------
+    .. rubric:: Floor and rules
+
     Without ``conditions`` the floor is random ordering: the C-indices and
     AUCs pass when their interval's lower end is above 0.5, the Brier score
     when it is below the Kaplan-Meier baseline's.  With ``conditions`` (age
