@@ -28,8 +28,12 @@ def _median_beat(X, fs):
     return np.median(beats, axis=0)
 
 
-def generator_figures(real, synthetic, fs, feat_real, feat_syn, names, freqs, spec_real, spec_syn, lead_names):
-    """Dict title -> PNG bytes; raises ImportError without matplotlib."""
+def generator_figures(real, synthetic, fs, feat_real, feat_syn, names, freqs, spec_real, spec_syn, lead_names,
+                      meas_real=None, meas_syn=None, meas_names=()):
+    """Dict title -> PNG bytes; raises ImportError without matplotlib.
+
+    ``meas_*`` are :func:`ecgsk.metrics.features.ecg_measurements` columns (NaN where undefined).
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -55,15 +59,30 @@ def generator_figures(real, synthetic, fs, feat_real, feat_syn, names, freqs, sp
     fig.tight_layout()
     figs["median beats per lead, real vs synthetic"] = _png(fig, plt)
 
-    show = [n for n in ("heart_rate", "qrs_width", f"{lead_names[min(1, L - 1)]}_r_amp",
-                        f"{lead_names[min(1, L - 1)]}_t_amp", f"{lead_names[0]}_bp_40_inf") if n in names]
-    fig, axes = plt.subplots(1, len(show), figsize=(3 * len(show), 2.5), squeeze=False)
-    for ax, name in zip(axes[0], show):
-        j = names.index(name)
-        both = np.r_[feat_real[:, j], feat_syn[:, j]]
-        bins = np.linspace(both.min(), both.max() + 1e-9, 25)
-        ax.hist(feat_real[:, j], bins=bins, alpha=0.5, color="k", label="real", density=True)
-        ax.hist(feat_syn[:, j], bins=bins, alpha=0.5, color="tab:red", label="synthetic", density=True)
+    show = [(n, feat_real, feat_syn, names) for n in ("heart_rate", "qrs_width", f"{lead_names[min(1, L - 1)]}_r_amp",
+            f"{lead_names[min(1, L - 1)]}_t_amp", f"{lead_names[0]}_bp_40_inf") if n in names]
+    if meas_real is not None:
+        lead = lead_names[min(1, L - 1)]
+        show[1:1] = [(n, meas_real, meas_syn, list(meas_names)) for n in ("pr_ms", "qt_ms", "qtc_ms", f"P_amp_mV[{lead}]")
+                     if n in meas_names]
+    hcols = min(5, len(show))
+    hrows = int(np.ceil(len(show) / hcols))
+    fig, axes = plt.subplots(hrows, hcols, figsize=(2.8 * hcols, 2.3 * hrows), squeeze=False)
+    for ax in axes.ravel()[len(show):]:
+        ax.axis("off")
+    for ax, (name, fr, fsyn, colnames) in zip(axes.ravel(), show):
+        j = colnames.index(name)
+        u, v = fr[:, j], fsyn[:, j]
+        u, v = u[np.isfinite(u)], v[np.isfinite(v)]  # undefined measurements (no P wave, no RR) are left out
+        both = np.r_[u, v]
+        if not len(both):
+            ax.text(0.5, 0.5, "not measurable", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+        else:
+            bins = np.linspace(both.min(), both.max() + 1e-9, 25)
+            if len(u):
+                ax.hist(u, bins=bins, alpha=0.5, color="k", label="real", density=True)
+            if len(v):
+                ax.hist(v, bins=bins, alpha=0.5, color="tab:red", label="synthetic", density=True)
         ax.set_title(name, fontsize=9)
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()

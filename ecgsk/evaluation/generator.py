@@ -641,7 +641,8 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
             from ._figures import generator_figures
 
             figs = generator_figures(real, synthetic, fs, feats["real"], feats["synthetic"], names, freqs,
-                                     spectra["real"], spectra["synthetic"], lead_names)
+                                     spectra["real"], spectra["synthetic"], lead_names,
+                                     meas_real=meas["real"], meas_syn=meas["synthetic"], meas_names=meas_names)
         except ImportError as exc:
             meta["figures"] = f"not drawn: {exc}"
     return EvaluationReport("generator", metrics, reference=reference, meta=meta, figures=figs)
