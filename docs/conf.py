@@ -6,6 +6,7 @@ sktime and skorch use: the docstrings are numpydoc already, and numpydoc's
 validation checks that every public method documents its parameters.
 """
 
+import inspect
 import os
 import sys
 from datetime import date
@@ -59,6 +60,12 @@ numpydoc_validation_exclude = {
     r"^sklearn\.",
     r"^torch\.",
 }
+
+# numpydoc drops a section it does not know ("Floors", say) from the page with only a Python
+# warning; make that an error, so that no docstring content disappears silently.
+import warnings  # noqa: E402
+
+warnings.filterwarnings("error", message="Unknown section", category=UserWarning, module="numpydoc")
 
 # -- HTML ------------------------------------------------------------------------------------
 html_theme = "alabaster"
@@ -116,5 +123,19 @@ def _skip_foreign_member(app, what, name, obj, skip, options):
     return None
 
 
+def _drop_type_docstring(app, what, name, obj, options, lines):
+    """A constant (``LEADS_8``, ``SCORERS``, a scorer instance) shows its value, not its type's docstring.
+
+    autodoc falls back to ``type(obj).__doc__`` for data without a ``#:`` comment, which would put
+    "Built-in immutable sequence." under every tuple.
+    """
+    if what not in ("data", "attribute") or isinstance(obj, type) or not lines:
+        return
+    type_doc = inspect.getdoc(type(obj))
+    if type_doc and "\n".join(lines).strip() == type_doc.strip():
+        lines[:] = []
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_member)
+    app.connect("autodoc-process-docstring", _drop_type_docstring, priority=100)  # before numpydoc
