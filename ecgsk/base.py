@@ -92,8 +92,42 @@ ESTIMATOR_TAGS = {
     "python_dependencies": ((), "Python packages the model needs beyond ecgsk's core, e.g. ('torch',)"),
     "requires_fit": (True, "the estimator must be fitted before use"),
     "lazy_input": (False, "fit/transform/predict_risk take a numpy.memmap or an ecgsk.datasets.ECGDataset and read "
-                          "it in batches, never whole (others convert such input to one array in memory)"),
+                          "it in batches or chunks, never whole (others convert such input to one array in memory)"),
 }
+
+#: ECGs per chunk when transform / predict_risk read a lazily read input (a memmap or an ECGDataset).
+LAZY_CHUNK_SIZE = 256
+
+
+def _iter_lazy_chunks(X, chunk_size=None):
+    """``(start, stop, batch)`` over a lazily read ECG batch, ``chunk_size`` ECGs at a time, as float32 in memory."""
+    size = int(chunk_size or LAZY_CHUNK_SIZE)
+    for start in range(0, len(X), size):
+        stop = min(start + size, len(X))
+        yield start, stop, np.ascontiguousarray(X[start:stop], dtype=np.float32)
+
+
+def _map_chunks(X, function, conditions=None, chunk_size=None):
+    """``function(X)`` (or ``function(X, conditions)``); for lazy input chunk by chunk, outputs concatenated.
+
+    ``function`` must work row by row, so that the chunked result is the
+    result on the whole batch.  Only one chunk of the input is in memory at a
+    time (the output is one array).
+    """
+    if not is_lazy_ecg_input(X):
+        return function(X) if conditions is None else function(X, conditions)
+    parts = []
+    for start, stop, chunk in _iter_lazy_chunks(X, chunk_size):
+        if conditions is None:
+            parts.append(np.asarray(function(chunk)))
+        else:
+            parts.append(np.asarray(function(chunk, conditions.iloc[start:stop].reset_index(drop=True))))
+    return np.concatenate(parts, axis=0)
+
+
+def _in_memory(X):
+    """A lazily read batch read whole into memory (for methods that need every ECG at once, like ``score``)."""
+    return np.asarray(X, dtype=np.float32) if is_lazy_ecg_input(X) else X
 
 
 def _finite_output(estimator, method, out):
@@ -416,7 +450,9 @@ class GeneratorMixin(ECGEstimatorMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_ecgs, n_leads, n_samples)
+        X : array-like, numpy.memmap or ECGDataset of shape (n_ecgs, n_leads, n_samples)
+            A memmap or an :class:`~ecgsk.datasets.ECGDataset` is read batch
+            by batch, never whole, by models with the tag ``lazy_input``.
         y : ignored
         conditions : DataFrame or array-like, optional
             Per-ECG covariates, for conditional models only.
@@ -651,7 +687,7 @@ class GeneratorMixin(ECGEstimatorMixin):
 
         reject_sample_weight(sample_weight)
         self._check_fitted()
-        X = self._validate_ecg(X, reset=False)
+        X = _in_memory(self._validate_ecg(X, reset=False))
         conditions = self._check_conditions_arg(conditions, len(X))
         generated = self.sample(len(X), conditions=conditions, random_state=0)
         return -float(mmd(generated, X, features=True))
@@ -674,7 +710,20 @@ class ReconstructorMixin(ECGEstimatorMixin):
     tags = {"kind": ("reconstructor",), "n_leads": 12}
 
     def fit(self, X, y=None):
-        """Learn the map from lead I to the other leads from 12-lead ECGs in mV."""
+        """Learn the map from lead I to the other leads from 12-lead ECGs in mV.
+
+        Parameters
+        ----------
+        X : array-like, numpy.memmap or ECGDataset of shape (n_ecgs, 12, n_samples)
+            A memmap or an :class:`~ecgsk.datasets.ECGDataset` is read in
+            batches or chunks, never whole, by models with the tag
+            ``lazy_input``.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         X = self._validate_ecg(X, reset=True)
         rng = self._start_rngs()
@@ -686,7 +735,10 @@ class ReconstructorMixin(ECGEstimatorMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_ecgs, 1, T) or (n_ecgs, 12, T)
+        X : array-like, numpy.memmap or ECGDataset of shape (n_ecgs, 1, T) or (n_ecgs, 12, T)
+            A memmap or an :class:`~ecgsk.datasets.ECGDataset` is
+            reconstructed ``LAZY_CHUNK_SIZE`` (256) ECGs at a time by models
+            with the tag ``lazy_input``; the output is one array in memory.
 
         Returns
         -------
@@ -694,11 +746,15 @@ class ReconstructorMixin(ECGEstimatorMixin):
         """
         self._check_fitted()
         X = self._validate_ecg(X, reset=False, n_leads=(1, self.n_features_in_))
+        out = _map_chunks(X, self._transform_lead_i)
+        return _finite_output(self, "transform", out)
+
+    def _transform_lead_i(self, X):
         lead_i = X[:, :1, :]
         out = np.asarray(self._transform(lead_i), dtype=np.float32)
         # Lead I is known exactly; never return a modified copy of it.
         out[:, 0, :] = lead_i[:, 0, :]
-        return _finite_output(self, "transform", out)
+        return out
 
     def fit_transform(self, X, y=None):
         return self.fit(X, y).transform(X)
@@ -712,7 +768,7 @@ class ReconstructorMixin(ECGEstimatorMixin):
 
         reject_sample_weight(sample_weight)
         self._check_fitted()
-        X = self._validate_ecg(X, reset=False, n_leads=self.n_features_in_)
+        X = _in_memory(self._validate_ecg(X, reset=False, n_leads=self.n_features_in_))
         return float(np.mean(pearson_per_lead(X[:, 1:], self.transform(X)[:, 1:])))
 
     def _fit(self, X, y=None, *, rng):  # pragma: no cover - abstract
@@ -742,11 +798,30 @@ class RiskMixin(ECGEstimatorMixin):
         return self
 
     def predict_risk(self, X, conditions=None):
-        """Risk scores of shape (n_ecgs,); higher means an earlier event."""
+        """Risk scores of shape (n_ecgs,); higher means an earlier event.
+
+        Parameters
+        ----------
+        X : array-like, numpy.memmap or ECGDataset of shape (n_ecgs, n_leads, n_samples)
+            ECGs in mV.  A memmap or an :class:`~ecgsk.datasets.ECGDataset`
+            is scored ``LAZY_CHUNK_SIZE`` (256) ECGs at a time by models with
+            the tag ``lazy_input``.
+        conditions : DataFrame or array-like, optional
+            Per-ECG covariates (one row per ECG), for conditional models.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_ecgs,)
+        """
         self._check_fitted()
         X = self._validate_ecg(X, reset=False)
         conditions = self._check_conditions_arg(conditions, len(X))
-        risk = np.asarray(self._predict_risk(X, conditions), dtype=np.float64).reshape(len(X))
+        if conditions is None:
+            risk = _map_chunks(X, lambda chunk: np.asarray(self._predict_risk(chunk, None), dtype=np.float64))
+        else:
+            risk = _map_chunks(X, lambda chunk, c: np.asarray(self._predict_risk(chunk, c), dtype=np.float64),
+                               conditions)
+        risk = np.asarray(risk, dtype=np.float64).reshape(len(X))
         return _finite_output(self, "predict_risk", risk)
 
     def predict(self, X, conditions=None):
@@ -788,10 +863,16 @@ class BaseECGTransformer(ECGEstimatorMixin, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Apply the transform to a batch in mV."""
+        """Apply the transform to a batch in mV.
+
+        Transformers with the tag ``lazy_input`` (row-wise ones: the
+        filters, ``Crop``, ``MedianBeat``, ``LeadSelector``) transform a
+        memmap or an :class:`~ecgsk.datasets.ECGDataset` ``LAZY_CHUNK_SIZE``
+        (256) ECGs at a time and return one array in memory.
+        """
         self._check_fitted()
         X = self._validate_ecg(X, reset=False)
-        return self._transform(X)
+        return _map_chunks(X, self._transform)
 
     def _fit(self, X):
         return self

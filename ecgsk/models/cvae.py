@@ -18,6 +18,7 @@ the loss and the engine's hooks.
 """
 
 import math
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,7 +27,8 @@ from sklearn.base import BaseEstimator
 from torch import nn
 from torch.nn import functional as F
 
-from ..base import GeneratorMixin, Interval, Options, RiskMixin, Satisfies, reject_sample_weight
+from ..base import GeneratorMixin, Interval, Options, RiskMixin, Satisfies, _in_memory, _map_chunks, reject_sample_weight
+from ..datasets.dataset import is_lazy_ecg, lead_statistics
 from ..preprocessing.conditions import ConditionEncoder
 from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
 from ..utils.validation import check_latent_array
@@ -35,6 +37,11 @@ from ..nn.engine import TorchEstimatorMixin
 from ..nn.survival import cox_ph_loss
 
 __all__ = ["ConditionalVAE", "CoxConditionalVAE"]
+
+def _standardise_rows(X, mean, scale):
+    """Per-lead ``(X - mean) / scale`` as float32, row by row (lazily read training data)."""
+    return ((X - mean[None, :, None]) / scale[None, :, None]).astype(np.float32)
+
 
 # -- network -----------------------------------------------------------------------
 def _same_pad(kernel_size):
@@ -198,6 +205,12 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         Training precision; ``"bf16"`` trains under bfloat16 autocast.
     gradient_clip : float or None, default=None
         Clip each Adam step's gradients to this total norm.
+    num_workers : int, default=0
+        DataLoader worker processes that read the training batches when
+        ``fit`` gets a memory-mapped array or an
+        :class:`~ecgsk.datasets.ECGDataset` of beats (0 reads them in the
+        main process; in-memory input never uses workers).  The fit is the
+        same for every value.
 
     Attributes
     ----------
@@ -269,7 +282,8 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     """
 
     tags = {"conditional": True, "requires_conditions": True, "n_leads": 12, "fixed_length_param": "beat_length",
-            "training_unit": "median_beat", "min_fit_ecgs": 2, "python_dependencies": ("torch",)}  # two ECGs at least: batch norm
+            "training_unit": "median_beat", "min_fit_ecgs": 2, "python_dependencies": ("torch",),
+            "lazy_input": True}  # two ECGs at least: batch norm
     parameter_constraints = {
         **{k: v for k, v in TORCH_PARAMETER_CONSTRAINTS.items() if k != "betas"},
         "latent_dim": [Interval(Integral, 1, None)],
@@ -283,6 +297,7 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None)],
         "n_filters": [Interval(Integral, 1, None)],
         "kernel_size": [Interval(Integral, 1, None)],
+        "num_workers": [Interval(Integral, 0, None)],
     }
     # ``conditions`` is mandatory, so under metadata routing it is requested by
     # default (``set_*_request(conditions=False)`` still opts out).  Without the
@@ -316,6 +331,7 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         callbacks=None,
         precision="32",
         gradient_clip=None,
+        num_workers=0,
     ):
         self.latent_dim = latent_dim
         self.beat_length = beat_length
@@ -336,6 +352,7 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         self.callbacks = callbacks
         self.precision = precision
         self.gradient_clip = gradient_clip
+        self.num_workers = num_workers
 
     @classmethod
     def get_test_params(cls):
@@ -352,12 +369,21 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
 
     # -- engine hooks ----------------------------------------------------------------
     def _training_data(self, X, y=None, *, conditions=None, reset=True):
+        lazy = is_lazy_ecg(X)
         if reset:
             self.conditions_encoder_ = ConditionEncoder().fit(conditions)
             self.condition_columns_ = list(self.conditions_encoder_.columns_)
-            self.ecg_mean_ = X.mean(axis=(0, 2)).astype(np.float32)
-            scale = X.std(axis=(0, 2))
+            if lazy:  # a memmap or ECGDataset of beats: the per-lead moments over chunks, in float64
+                stats = lead_statistics(X)
+                self.ecg_mean_, scale = stats["mean"].astype(np.float32), stats["std"]
+            else:
+                self.ecg_mean_ = X.mean(axis=(0, 2)).astype(np.float32)
+                scale = X.std(axis=(0, 2))
             self.ecg_scale_ = np.where(scale > 1e-6, scale, 1.0).astype(np.float32)
+        if lazy:  # scaled as each batch is read
+            beats = X.map(partial(_standardise_rows, mean=self.ecg_mean_, scale=self.ecg_scale_),
+                          n_leads=X.shape[1], n_samples=X.shape[2])
+            return {"X": beats, "C": self._encode_conditions(conditions)}
         return {"X": self._scaled(X).astype(np.float32), "C": self._encode_conditions(conditions)}
 
     def _build_modules(self):
@@ -475,8 +501,8 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         self._check_fitted()
         X = self._validate_ecg(X, reset=False)
         conditions = self._check_conditions_arg(conditions, len(X))
-        mu, _ = self._encode(X, self._encode_conditions(conditions))
-        return mu
+        # a memmap or ECGDataset is encoded a chunk at a time
+        return _map_chunks(X, lambda beats, c: self._encode(beats, self._encode_conditions(c))[0], conditions)
 
     def inverse_transform(self, X, conditions=None):
         """Decode latent vectors to beats in mV.
@@ -519,7 +545,7 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         ndarray of float64, shape (n_beats,)
         """
         self._check_fitted()
-        X = self._validate_ecg(X, reset=False)
+        X = _in_memory(self._validate_ecg(X, reset=False))
         conditions = self._check_conditions_arg(conditions, len(X))
         C = self._encode_conditions(conditions)
         mu, logvar = self._encode(X, C)
@@ -678,6 +704,7 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         callbacks=None,
         precision="32",
         gradient_clip=None,
+        num_workers=0,
     ):
         super().__init__(
             latent_dim=latent_dim, beat_length=beat_length, n_leads=n_leads, kl_weight=kl_weight, lr=lr,
@@ -685,6 +712,7 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, n_filters=n_filters,
             kernel_size=kernel_size, device=device, random_state=random_state, verbose=verbose,
             warm_start=warm_start, callbacks=callbacks, precision=precision, gradient_clip=gradient_clip,
+            num_workers=num_workers,
         )
         self.cox_weight = cox_weight
         self.ties = ties
@@ -749,6 +777,33 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         # held-out rows per event, at the latent mean (the full loss when they hold no event)
         if float(batch["event"].sum()) > 0:
             logs["loss"] = logs["cox"]
+        return logs
+
+    def _validate_chunks(self, chunks, ctx):
+        """Held-out rows in several batches (lazily read beats): the Cox term ranks all of them together.
+
+        The reconstruction and KL terms are row-weighted means over the
+        batches; the risk scores, times and events are gathered so that the
+        partial likelihood is that of all held-out rows, as
+        :meth:`_validation_step` computes it on one batch.
+        """
+        sums, count, risks, times, events = {}, 0, [], [], []
+        for batch in chunks:
+            terms, risk = ConditionalVAE._loss_terms(self, self.network_, batch, sample=False)
+            n = len(batch["X"])
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * n
+            count += n
+            risks.append(risk.float())
+            times.append(batch["time"])
+            events.append(batch["event"])
+        logs = {k: v / max(count, 1) for k, v in sums.items()}
+        event = torch.cat(events)
+        cox = float(cox_ph_loss(torch.cat(risks), torch.cat(times), event, ties=self.ties))
+        logs["cox"] = cox
+        logs["loss"] = logs["loss"] + self.cox_weight * cox
+        if float(event.sum()) > 0:
+            logs["loss"] = cox
         return logs
 
     # -- inference ----------------------------------------------------------------

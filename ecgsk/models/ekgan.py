@@ -150,7 +150,7 @@ class EKGAN(WindowImageGANReconstructor):
     def __init__(self, window=512, stride=None, train_stride=None, width=64, max_epochs=10, batch_size=32,
                  lr=1e-4, lambda_l1=50.0, alpha_latent=1.0, amplitude_jitter=0.0, fs=500, device="auto",
                  random_state=None, verbose=0, warm_start=False, callbacks=None, precision="32",
-                 gradient_clip=None):
+                 gradient_clip=None, num_workers=0):
         self.window = window
         self.stride = stride
         self.train_stride = train_stride
@@ -169,6 +169,7 @@ class EKGAN(WindowImageGANReconstructor):
         self.callbacks = callbacks
         self.precision = precision
         self.gradient_clip = gradient_clip
+        self.num_workers = num_workers
 
     parameter_constraints = {"alpha_latent": [Interval(Real, 0, None)]}
 

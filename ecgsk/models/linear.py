@@ -4,12 +4,14 @@ The floor that learned reconstructors (:class:`~ecgsk.models.ekgan.EKGAN`,
 :class:`~ecgsk.models.ekgan.Pix2PixReconstructor`) must beat.  NumPy only.
 """
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..base import Interval, ReconstructorMixin
+from ..datasets.dataset import is_lazy_ecg
 from ..leads import derive_12_from_8
 
 __all__ = ["LinearLeadReconstructor"]
@@ -62,7 +64,11 @@ class LinearLeadReconstructor(ReconstructorMixin, BaseEstimator):
         Sampling rate in Hz (recorded; the lags are in samples).
     chunk_size : int, default=32
         Records processed at once when accumulating the normal equations;
-        bounds memory.
+        bounds memory.  A memory-mapped array or an
+        :class:`~ecgsk.datasets.ECGDataset` is read this many records at a
+        time, never whole: one pass for the lead-I mean and standard
+        deviation (combined over chunks in float64), one for the normal
+        equations.
 
     Attributes
     ----------
@@ -88,6 +94,7 @@ class LinearLeadReconstructor(ReconstructorMixin, BaseEstimator):
     True
     """
 
+    tags = {"lazy_input": True}
     parameter_constraints = {
         "n_lags": [Interval(Integral, 1, None)],
         "max_lag": [Interval(Integral, 0, None)],
@@ -107,21 +114,39 @@ class LinearLeadReconstructor(ReconstructorMixin, BaseEstimator):
     def get_test_params(cls):
         return [{"n_lags": 5, "max_lag": 8}, {"n_lags": 1, "max_lag": 0, "alpha": 0.1}]
 
+    def _lead_i_moments(self, X):
+        """Mean and standard deviation of lead I over all records: at once for an array, else over chunks."""
+        if not is_lazy_ecg(X):
+            lead_i = X[:, 0].astype(np.float64)
+            return float(lead_i.mean()), float(lead_i.std())
+        count, mean, m2 = 0, 0.0, 0.0
+        for start in range(0, len(X), self.chunk_size):
+            part = np.asarray(X[start:start + self.chunk_size])[:, 0].astype(np.float64)
+            n, m = part.size, float(part.mean())
+            total = count + n
+            delta = m - mean  # Chan et al.'s pairwise update of the mean and the sum of squared deviations
+            mean += delta * n / total
+            m2 += float(((part - m) ** 2).sum()) + delta**2 * count * n / total
+            count = total
+        return mean, math.sqrt(m2 / count)
+
     def _fit(self, X, y=None, *, rng):
         lags = _lags(self.n_lags, self.max_lag)
-        lead_i = X[:, 0].astype(np.float64)
-        self.x_mean_ = float(lead_i.mean())
-        self.x_scale_ = float(lead_i.std()) or 1.0
-        targets = X[:, _INDEPENDENT].astype(np.float64)
+        mean, std = self._lead_i_moments(X)
+        self.x_mean_ = mean
+        self.x_scale_ = std or 1.0
         k = len(lags)
-        # Normal equations with an intercept column, accumulated chunk by chunk.
+        # Normal equations with an intercept column, accumulated chunk by chunk (a memmap or ECGDataset is
+        # read one chunk at a time).
         gram = np.zeros((k + 1, k + 1))
         cross = np.zeros((k + 1, len(_INDEPENDENT)))
         for start in range(0, len(X), self.chunk_size):
-            feats = _lagged((lead_i[start:start + self.chunk_size] - self.x_mean_) / self.x_scale_, lags)
+            records = np.asarray(X[start:start + self.chunk_size])
+            lead_i = records[:, 0].astype(np.float64)
+            feats = _lagged((lead_i - self.x_mean_) / self.x_scale_, lags)
             feats = feats.reshape(-1, k)
             feats = np.hstack([feats, np.ones((len(feats), 1))])
-            tgt = targets[start:start + self.chunk_size].transpose(0, 2, 1).reshape(-1, len(_INDEPENDENT))
+            tgt = records[:, _INDEPENDENT].astype(np.float64).transpose(0, 2, 1).reshape(-1, len(_INDEPENDENT))
             gram += feats.T @ feats
             cross += feats.T @ tgt
         n_points = gram[-1, -1]

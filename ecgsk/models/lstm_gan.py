@@ -40,6 +40,7 @@ value of the training set), so the generator's ``tanh`` range covers them;
 :meth:`LSTMGAN.sample` returns millivolts.
 """
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -47,7 +48,8 @@ import torch
 from torch import nn
 from sklearn.base import BaseEstimator
 
-from ..base import GeneratorMixin, Interval
+from ..base import GeneratorMixin, Interval, _in_memory
+from ..datasets.dataset import is_lazy_ecg, lead_statistics, map_rows
 from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
 from ..nn.base import to_tensor
 from ..nn.callbacks import EMA
@@ -114,6 +116,18 @@ def log_band_power(x, eps=1e-8):
     for j, (lo, hi) in enumerate(bands):
         averaging[lo:hi, j] = 1.0 / (hi - lo)
     return torch.log(power @ averaging + eps)
+
+
+def _divide_rows(X, scale):
+    """``X / scale`` as float32 (the training data of a fit, applied per batch to lazily read input)."""
+    return np.asarray(X / scale, dtype=np.float32)
+
+
+def _lazy_spectral_moments(X, device, batch=1024):
+    """:func:`spectral_moments` of a lazily read batch, read ``batch`` signals at a time (the same numbers)."""
+    powers = torch.cat([log_band_power(torch.as_tensor(np.ascontiguousarray(X[start:start + batch])).to(device))
+                        for start in range(0, len(X), batch)])
+    return powers.mean(0), powers.std(0, unbiased=False)
 
 
 def spectral_moments(x, batch=1024):
@@ -366,6 +380,12 @@ class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         Training precision; ``"bf16"`` trains under bfloat16 autocast.
     gradient_clip : float or None, default=None
         Clip each optimizer step's gradients to this total norm.
+    num_workers : int, default=0
+        DataLoader worker processes that read the training batches when
+        ``fit`` gets a memory-mapped array or an
+        :class:`~ecgsk.datasets.ECGDataset` (0 reads them in the main
+        process; in-memory input never uses workers).  The fit is the same
+        for every value.
 
     Attributes
     ----------
@@ -407,7 +427,7 @@ class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     1
     """
 
-    tags = {"fixed_length_param": "segment_length", "python_dependencies": ("torch",)}
+    tags = {"fixed_length_param": "segment_length", "python_dependencies": ("torch",), "lazy_input": True}
     parameter_constraints = {
         **TORCH_PARAMETER_CONSTRAINTS,
         "n_leads": [Interval(Integral, 1, None)],
@@ -424,6 +444,7 @@ class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         "ema_decay": [None, Interval(Real, 0, 1, closed="left")],
         "noise_injection": [bool],
         "d_lr": [None, Interval(Real, 0, None, closed="neither")],
+        "num_workers": [Interval(Integral, 0, None)],
     }
 
     def __init__(
@@ -453,6 +474,7 @@ class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         callbacks=None,
         precision="32",
         gradient_clip=None,
+        num_workers=0,
     ):
         self.n_leads = n_leads
         self.segment_length = segment_length
@@ -479,6 +501,7 @@ class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         self.callbacks = callbacks
         self.precision = precision
         self.gradient_clip = gradient_clip
+        self.num_workers = num_workers
 
     @classmethod
     def get_test_params(cls):
@@ -533,9 +556,13 @@ class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
 
     # -- engine hooks --------------------------------------------------------------
     def _training_data(self, X, y=None, *, conditions=None, reset=True):
+        lazy = is_lazy_ecg(X)
         if reset:
-            scale = float(np.abs(X).max())
+            # a memmap or ECGDataset: the largest magnitude over chunks (the same number), rows scaled as read
+            scale = float(lead_statistics(X)["abs_max"].max()) if lazy else float(np.abs(X).max())
             self.scale_ = scale if scale > 0 else 1.0
+        if lazy:
+            return {"X": map_rows(X, partial(_divide_rows, scale=self.scale_))}
         return {"X": np.asarray(X / self.scale_, dtype=np.float32)}
 
     def _can_warm_start(self, X):
@@ -577,7 +604,12 @@ class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
             self.__dict__.pop("generator_ema_", None)
             self.__dict__.pop("ema_updates_", None)
         # the spectral-matching target: moments of the whole training set (the same on every process)
-        ctx.spectral_target = spectral_moments(data["X"].to(ctx.device)) if self.spectral_matching else None
+        if not self.spectral_matching:
+            ctx.spectral_target = None
+        elif isinstance(data["X"], torch.Tensor):
+            ctx.spectral_target = spectral_moments(data["X"].to(ctx.device))
+        else:  # lazily read: the band powers chunk by chunk
+            ctx.spectral_target = _lazy_spectral_moments(data["X"], ctx.device)
 
     def _training_step(self, batch, ctx):
         """One discriminator step then one generator step; logs ``d_loss`` and ``g_loss``.
@@ -656,7 +688,7 @@ class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         (8,)
         """
         self._check_fitted()
-        X = self._validate_ecg(X, reset=False)
+        X = _in_memory(self._validate_ecg(X, reset=False))
         scaled = np.asarray(X / self.scale_, dtype=np.float32)
         return self._predict_batches(self.discriminator_, scaled, name="logits",
                                      batch_size=len(scaled) if self.minibatch_std else None)

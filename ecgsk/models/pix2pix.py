@@ -16,6 +16,7 @@ V1-V6 and derive III, aVR, aVL and aVF from lead I and II
 """
 
 import numbers
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -25,6 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..base import Interval, ReconstructorMixin
+from ..datasets.dataset import is_lazy_ecg, lead_statistics
 from ..leads import derive_12_from_8
 from ..nn.engine import TorchEstimatorMixin
 from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
@@ -168,6 +170,54 @@ def generator_adversarial_loss(discriminator, inp, generated):
     return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
 
 
+def _pad_edges(X, window):
+    """Edge-pad records shorter than ``window`` samples to ``window`` (centred), row by row."""
+    if X.shape[2] >= window:
+        return X
+    extra = window - X.shape[2]
+    return np.pad(X, ((0, 0), (0, 0), (extra // 2, extra - extra // 2)), mode="edge")
+
+
+def _standardise_rows(X, mean, scale):
+    """Per-lead ``(X - mean) / scale`` as float32, row by row."""
+    return ((X - mean[None, :, None]) / scale[None, :, None]).astype(np.float32)
+
+
+class _LazyWindows:
+    """The training windows of one epoch, cut from lazily read records when a batch reads them.
+
+    Row ``r * len(starts) + j`` is the window at ``starts[j]`` of record ``r``
+    (the order of ``extract_windows(records, ...).reshape(-1, C, window)``),
+    times ``factor[row]`` when amplitude jitter is on, so a batch holds the
+    values the in-memory windows hold.  Only the records of a batch are read.
+    """
+
+    __ecg_lazy__ = True
+
+    def __init__(self, records, window, starts, factor=None):
+        self.records = records
+        self.window = int(window)
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.factor = None if factor is None else np.asarray(factor, dtype=np.float32)
+        self.shape = (len(records) * len(self.starts), records.shape[1], self.window)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, rows):
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        k = len(self.starts)
+        record_rows, inverse = np.unique(rows // k, return_inverse=True)
+        records = np.asarray(self.records[record_rows], dtype=np.float32)
+        offsets = self.starts[rows % k]
+        out = np.empty((len(rows),) + self.shape[1:], dtype=np.float32)
+        for i, (r, start) in enumerate(zip(inverse, offsets)):
+            out[i] = records[r, :, start:start + self.window]
+        if self.factor is not None:
+            out = out * self.factor[rows][:, None, None]
+        return out.astype(np.float32, copy=False)
+
+
 class WindowImageGANReconstructor(TorchEstimatorMixin, ReconstructorMixin, BaseEstimator):
     """Base of the windowed image GANs (Pix2Pix, EKGAN): scaling, image layout, windows, blending.
 
@@ -176,8 +226,13 @@ class WindowImageGANReconstructor(TorchEstimatorMixin, ReconstructorMixin, BaseE
     step on a batch of lead-I images ``inp`` and 12-lead images ``tgt``).
     Each epoch cuts the training records into windows on a grid shifted by a
     random offset (new crops every epoch), optionally jitters their amplitude,
-    and the engine batches the windows.
+    and the engine batches the windows.  A memory-mapped array or an
+    :class:`~ecgsk.datasets.ECGDataset` is never read whole: the per-lead
+    statistics are accumulated in chunks (float64) and each batch's windows
+    are cut from the records it reads.
     """
+
+    tags = {"lazy_input": True}
 
     @classmethod
     def get_test_params(cls):
@@ -205,6 +260,7 @@ class WindowImageGANReconstructor(TorchEstimatorMixin, ReconstructorMixin, BaseE
         "lambda_l1": [Interval(Real, 0, None)],
         "amplitude_jitter": [Interval(Real, 0, 1, closed="left")],
         "fs": [Interval(Real, 0, None, closed="neither")],
+        "num_workers": [Interval(Integral, 0, None)],
     }
 
     def _strides(self):
@@ -238,6 +294,8 @@ class WindowImageGANReconstructor(TorchEstimatorMixin, ReconstructorMixin, BaseE
 
     # -- engine hooks -------------------------------------------------------------------
     def _training_data(self, X, y=None, *, reset=True):
+        if is_lazy_ecg(X):
+            return self._lazy_training_data(X, reset)
         X = self._pad(X, int(self.window))
         if reset:
             self.lead_mean_ = X.mean(axis=(0, 2)).astype(np.float32)
@@ -245,12 +303,31 @@ class WindowImageGANReconstructor(TorchEstimatorMixin, ReconstructorMixin, BaseE
             self.lead_scale_ = np.where(scale > 1e-6, scale, 1.0).astype(np.float32)
         return {"X": self._normalise(X).astype(np.float32)}
 
+    def _lazy_training_data(self, X, reset):
+        """A memmap or ECGDataset: statistics over chunks, records padded and standardised as they are read."""
+        window = int(self.window)
+        if X.shape[2] < window:
+            X = X.map(partial(_pad_edges, window=window), n_leads=X.shape[1], n_samples=window)
+        if reset:
+            stats = lead_statistics(X)
+            self.lead_mean_ = stats["mean"].astype(np.float32)
+            scale = stats["std"]
+            self.lead_scale_ = np.where(scale > 1e-6, scale, 1.0).astype(np.float32)
+        return {"X": X.map(partial(_standardise_rows, mean=self.lead_mean_, scale=self.lead_scale_),
+                           n_leads=X.shape[1], n_samples=X.shape[2])}
+
     def _epoch_data(self, data, ctx):
         """This epoch's training windows: a grid shifted by a random offset, amplitude-jittered."""
         window, _, train_stride = self._strides()
         records = data["X"]
         offset = int(ctx.shared_rng.randint(0, train_stride))
         starts = window_starts(records.shape[2], window, train_stride, offset)
+        if is_lazy_ecg(records):  # cut when a batch reads them, from the same draws
+            factor = None
+            if self.amplitude_jitter:
+                factor = 1.0 + ctx.shared_rng.uniform(-self.amplitude_jitter, self.amplitude_jitter,
+                                                      len(records) * len(starts))
+            return {"windows": _LazyWindows(records, window, starts, factor)}
         windows = extract_windows(records, window, starts).reshape(-1, 12, window)
         if self.amplitude_jitter:
             factor = 1.0 + ctx.shared_rng.uniform(-self.amplitude_jitter, self.amplitude_jitter, len(windows))
@@ -324,7 +401,13 @@ COMMON_PARAMS_DOC = """
     callbacks : list of ecgsk.nn.callbacks.Callback, optional
     precision : {"32", "bf16"}, default="32"
     gradient_clip : float, optional
-        Clip each optimizer step's gradients to this total norm."""
+        Clip each optimizer step's gradients to this total norm.
+    num_workers : int, default=0
+        DataLoader worker processes that read the training batches when
+        ``fit`` gets a memory-mapped array or an
+        :class:`~ecgsk.datasets.ECGDataset` (0 reads them in the main
+        process; in-memory input never uses workers).  The fit is the same
+        for every value."""
 
 
 
@@ -372,7 +455,7 @@ class Pix2PixReconstructor(WindowImageGANReconstructor):
 
     def __init__(self, window=512, stride=None, train_stride=None, width=64, max_epochs=10, batch_size=32,
                  lr=1e-4, lambda_l1=100.0, amplitude_jitter=0.0, fs=500, device="auto", random_state=None,
-                 verbose=0, warm_start=False, callbacks=None, precision="32", gradient_clip=None):
+                 verbose=0, warm_start=False, callbacks=None, precision="32", gradient_clip=None, num_workers=0):
         self.window = window
         self.stride = stride
         self.train_stride = train_stride
@@ -390,6 +473,7 @@ class Pix2PixReconstructor(WindowImageGANReconstructor):
         self.callbacks = callbacks
         self.precision = precision
         self.gradient_clip = gradient_clip
+        self.num_workers = num_workers
 
     def _build_modules(self):
         modules = {"generator_": UNet2d(self.width, skips=True), "discriminator_": PatchGAN(self.width)}

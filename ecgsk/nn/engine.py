@@ -36,6 +36,19 @@ and batching, epochs and warm start, gradient clipping, precision (``"32"`` or
 ``"bf16"`` autocast), callbacks, the history, faults (non-finite losses,
 Ctrl-C, exceptions) and torch.distributed data parallelism.
 
+Larger-than-memory data
+-----------------------
+When ``_training_data`` returns a lazily read array (an
+:class:`ecgsk.datasets.ECGDataset`, e.g. ``map_rows(X, scale)`` of a
+memmap, or a ``numpy.memmap``), the engine never reads it whole: each step
+reads its batch's rows (in ``num_workers`` DataLoader worker processes when
+the estimator has ``num_workers > 0``), ``_epoch_data`` receives the training
+rows as a lazy subset (and may return lazy rows, e.g. windows cut when read),
+and held-out rows are validated ``VALIDATION_CHUNK_SIZE`` rows at a time
+(:meth:`TorchEstimatorMixin._validate_chunks`).  The batches and their order
+are those of an in-memory fit, so the fit is the same up to what the model's
+own statistics (``_training_data``) compute differently in chunks.
+
 Batching rule
 -------------
 Each epoch shuffles the training rows with the estimator's RNG and cuts them
@@ -88,6 +101,9 @@ def _engine_constraints():
 #: Constraints of the engine's own parameters (merged into each model's).
 ENGINE_PARAMETER_CONSTRAINTS = _engine_constraints()
 
+#: Held-out rows per validation step when the training data are read lazily (a memmap or an ECGDataset).
+VALIDATION_CHUNK_SIZE = 1024
+
 
 def epoch_batches(order, batch_size):
     """Cut a shuffled index array into batches by the engine's batching rule.
@@ -120,6 +136,31 @@ def epoch_batches(order, batch_size):
 def _is_lazy(value):
     """A per-row training array read on access (an ECGDataset or a memmap), not a tensor or ndarray."""
     return isinstance(value, np.memmap) or bool(getattr(type(value), "__ecg_lazy__", False))
+
+
+def _take_rows(value, rows):
+    """Rows ``rows`` of a training array: a lazy subset (nothing read) for a lazily read one, else a copy."""
+    if not _is_lazy(value):
+        return value[rows]
+    if hasattr(value, "subset"):
+        return value.subset(rows)
+    from ..datasets.dataset import as_ecg_dataset
+
+    return as_ecg_dataset(value).subset(rows)
+
+
+def _as_training_tensors(data):
+    """Training arrays as CPU tensors, lazily read ones left as they are (read per batch)."""
+    return {k: v if _is_lazy(v) else torch.as_tensor(np.ascontiguousarray(v)) for k, v in data.items()}
+
+
+def _check_num_workers(estimator):
+    value = getattr(estimator, "num_workers", 0)
+    if value is None:
+        return 0
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{type(estimator).__name__}: num_workers must be an integer >= 0; got {value!r}")
+    return int(value)
 
 
 def _read_batch(tensors, idx, device=None):
@@ -386,10 +427,8 @@ class TorchEstimatorMixin(TorchModelMixin):
         ctx = TrainingContext(self, modules, optimizers, device, step_rng, getattr(self, "precision", "32"),
                               getattr(self, "gradient_clip", None), shared_rng=np.random.RandomState(shuffle_seed + 1))
         callbacks = self._all_callbacks()
-        tensors = {k: v if _is_lazy(v) else torch.as_tensor(np.ascontiguousarray(v)) for k, v in data.items()}
-        if self._epoch_data is not None and any(_is_lazy(v) for v in tensors.values()):
-            raise TypeError(f"{type(self).__name__} cuts each epoch's rows from all the training data "
-                            "(_epoch_data), which a lazily read input cannot give; pass an in-memory array")
+        tensors = _as_training_tensors(data)
+        _check_num_workers(self)
         self.interrupted_ = False
 
         with torch.random.fork_rng(devices=self._cuda_devices(device)):
@@ -412,8 +451,9 @@ class TorchEstimatorMixin(TorchModelMixin):
                             cb.on_epoch_begin(self, ctx)
                         epoch_tensors, epoch_sampler, epoch_rows = tensors, sampler, train_idx
                         if self._epoch_data is not None:
-                            rows_now = self._epoch_data({k: v[train_idx] for k, v in data.items()}, ctx)
-                            epoch_tensors = {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in rows_now.items()}
+                            # lazily read arrays come as lazy subsets, and the hook may give back lazy rows
+                            rows_now = self._epoch_data({k: _take_rows(v, train_idx) for k, v in data.items()}, ctx)
+                            epoch_tensors = _as_training_tensors(rows_now)
                             epoch_rows = np.arange(len(next(iter(rows_now.values()))))
                             epoch_sampler = self._sampler(epoch_rows, shuffle_seed, rank, world)
                         order = self._epoch_order(epoch_rows, epoch_sampler, shuffle_rng, ctx.epoch)
@@ -486,11 +526,14 @@ class TorchEstimatorMixin(TorchModelMixin):
     def _iter_batches(self, tensors, batches, device):
         """``(index, batch)`` pairs; rows of lazily read inputs are read per batch, by DataLoader workers
         when the estimator has ``num_workers > 0``."""
-        workers = int(getattr(self, "num_workers", 0) or 0)
+        workers = _check_num_workers(self)
         if workers and any(_is_lazy(v) for v in tensors.values()):
             from torch.utils.data import DataLoader
 
-            loader = DataLoader(_BatchRows(tensors), sampler=batches, batch_size=None, num_workers=workers)
+            # its own generator: a DataLoader otherwise draws its workers' base seed from the global torch RNG,
+            # which would shift the noise of the training steps (the fit must not depend on num_workers)
+            loader = DataLoader(_BatchRows(tensors), sampler=batches, batch_size=None, num_workers=workers,
+                                generator=torch.Generator().manual_seed(0))
             for idx, part in zip(batches, loader):
                 yield idx, {k: v.to(device, non_blocking=True) for k, v in part.items()}
             return
@@ -595,14 +638,46 @@ class TorchEstimatorMixin(TorchModelMixin):
         if self._validation_step is None:
             return {}
         self._train_modules(False)
-        batch = _read_batch(tensors, valid_idx, device)  # lazily read inputs: the held-out rows at once
+        size = max(1, int(VALIDATION_CHUNK_SIZE))
         with torch.no_grad(), ctx.autocast():
-            logs = self._validation_step(batch, ctx) or {}
+            if any(_is_lazy(v) for v in tensors.values()) and len(valid_idx) > size:
+                # lazily read inputs: never all held-out rows at once
+                chunks = (_read_batch(tensors, valid_idx[i:i + size], device) for i in range(0, len(valid_idx), size))
+                logs = self._validate_chunks(chunks, ctx) or {}
+            else:
+                logs = self._validation_step(_read_batch(tensors, valid_idx, device), ctx) or {}
         self._train_modules(True)
         keys = sorted(logs)
         totals = dist_utils.all_reduce_sums([float(logs[k]) for k in keys])
         world = dist_utils.world_size()
         return {f"valid_{k}": totals[i] / world for i, k in enumerate(keys)}
+
+    def _validate_chunks(self, chunks, ctx):
+        """Validation scores of held-out rows given as several batches (lazily read data).
+
+        The default calls ``_validation_step`` on each batch and averages
+        each score over the batches, weighted by their rows, which is the
+        score of all rows at once for a mean over rows (a mean loss).  A
+        model whose validation score is not such a mean (a Cox partial
+        likelihood ranks all held-out rows together) overrides this.
+
+        Parameters
+        ----------
+        chunks : iterator of dict of tensors
+            The held-out rows, a batch at a time, on the device.
+        ctx : TrainingContext
+
+        Returns
+        -------
+        dict of str to float
+        """
+        sums, count = {}, 0
+        for batch in chunks:
+            n = len(next(iter(batch.values())))
+            for k, v in (self._validation_step(batch, ctx) or {}).items():
+                sums[k] = sums.get(k, 0.0) + float(v) * n
+            count += n
+        return {k: v / max(count, 1) for k, v in sums.items()}
 
     def _snapshot(self):
         """Everything an epoch changes: module weights, optimizer states, history, plain fitted attributes."""
@@ -657,8 +732,9 @@ class TorchEstimatorMixin(TorchModelMixin):
         ----------
         function : callable
             Takes one tensor per array (on the device) and returns a tensor.
-        *arrays : ndarray
-            Arrays with the same number of rows.
+        *arrays : ndarray or ECGDataset
+            Arrays with the same number of rows; a lazily read one (a memmap
+            or an ECGDataset) is read one batch at a time.
         batch_size : int, optional
             Rows per call; default the estimator's ``batch_size`` (at least 256).
 

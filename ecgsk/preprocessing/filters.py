@@ -76,9 +76,15 @@ def _apply_sos(sos, X, zero_phase, owner):
 
 
 class _SOSFilter(BaseECGTransformer):
-    """Base of the SOS filters: ``fit`` designs ``sos_``, ``transform`` applies it."""
+    """Base of the SOS filters: ``fit`` designs ``sos_``, ``transform`` applies it.
+
+    Row-wise, so a memmap or an :class:`~ecgsk.datasets.ECGDataset` is
+    filtered a chunk of ECGs at a time (tag ``lazy_input``); the output is one
+    array in memory.
+    """
 
     zero_phase = True
+    tags = {"lazy_input": True}
 
     def _design(self):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -90,7 +96,7 @@ class _SOSFilter(BaseECGTransformer):
 
     def _check_length(self, X):
         if getattr(self, "zero_phase", True) and X.shape[-1] <= _padlen(self.sos_):
-            _apply_sos(self.sos_, X[:1, :1], True, type(self).__name__)  # raises the ValueError
+            _apply_sos(self.sos_, np.asarray(X[:1])[:, :1], True, type(self).__name__)  # raises the ValueError
 
     def _transform(self, X):
         return _apply_sos(self.sos_, X, getattr(self, "zero_phase", True), type(self).__name__)

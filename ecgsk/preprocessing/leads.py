@@ -91,6 +91,8 @@ class LeadSelector(BaseECGTransformer):
         "input_leads": [Satisfies(lambda value, params: _is_names(value), "a sequence of lead names")],
     }
 
+    tags = {"lazy_input": True}  # row-wise: a memmap or ECGDataset is transformed a chunk at a time
+
     def __init__(self, leads=("I",), input_leads=LEADS_12):
         self.leads = leads
         self.input_leads = input_leads

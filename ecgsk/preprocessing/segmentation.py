@@ -56,6 +56,8 @@ class Crop(BaseECGTransformer):
         "offset": [Interval(numbers.Integral, 0, None)],
     }
 
+    tags = {"lazy_input": True}  # row-wise: a memmap or ECGDataset is transformed a chunk at a time
+
     def __init__(self, length=2500, offset=0):
         self.length = length
         self.offset = offset
@@ -302,6 +304,8 @@ class MedianBeat(_BeatBase):
     >>> mb.transform(X).shape, mb.r_index_
     ((3, 12, 400), 125)
     """
+
+    tags = {"lazy_input": True}  # row-wise: a memmap or ECGDataset is transformed a chunk at a time
 
     def __init__(self, length=400, fs=500, r_offset=None, method="neurokit"):
         self.length = length

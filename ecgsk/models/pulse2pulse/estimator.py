@@ -73,6 +73,12 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         ``"bf16"`` trains under bfloat16 autocast where the device supports it.
     gradient_clip : float, optional
         Clip each optimizer step's gradients to this total norm.
+    num_workers : int, default=0
+        DataLoader worker processes that read the training batches when
+        ``fit`` gets a memory-mapped array or an
+        :class:`~ecgsk.datasets.ECGDataset` (0 reads them in the main
+        process; in-memory input never uses workers).  The fit is the same
+        for every value.
 
     Attributes
     ----------
@@ -110,6 +116,7 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         "fs": [Interval(Real, 0, None, closed="neither")],
         "n_critic": [Interval(Integral, 1, None)],
         "gp_weight": [Interval(Real, 0, None)],
+        "num_workers": [Interval(Integral, 0, None)],
     }
     _inference_batch = 128
 
@@ -131,6 +138,7 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         callbacks=None,
         precision="32",
         gradient_clip=None,
+        num_workers=0,
     ):
         self.model_size = model_size
         self.n_leads = n_leads
@@ -148,6 +156,7 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         self.callbacks = callbacks
         self.precision = precision
         self.gradient_clip = gradient_clip
+        self.num_workers = num_workers
 
     @classmethod
     def get_test_params(cls):
