@@ -203,3 +203,51 @@ def test_non_finite_output_is_an_error_not_silent():
         cvae = ConditionalVAE(**ConditionalVAE.get_test_params()[0]).fit(beats, conditions=conditions)
     with pytest.raises(ValueError, match=r"ConditionalVAE\.sample produced \d+ non-finite value"):
         cvae.sample(2, conditions={"age": [50.0, 60.0], "sex": ["M", "F"]})
+
+
+# -- lazily read input (a memmap or an ECGDataset) ------------------------------------------------------------------
+class _LazyReconstructor(LeastSquaresReconstructor):
+    tags = {"lazy_input": True}
+
+    def __init__(self, random_state=None):
+        super().__init__(random_state=random_state)
+        self.seen_ = []
+
+    def _fit(self, X, y=None, *, rng):
+        return super()._fit(np.asarray(X), y, rng=rng)  # small test data: read whole on purpose
+
+    def _transform(self, X):
+        self.seen_.append(type(X).__name__ + str(len(X)))
+        return super()._transform(X)
+
+
+class _LazyRisk(AmplitudeRisk):
+    tags = {"lazy_input": True}
+
+    def _predict_risk(self, X, conditions):
+        assert isinstance(X, np.ndarray) and len(X) <= 2 and len(conditions) == len(X)
+        return super()._predict_risk(X, conditions) + conditions["age"].to_numpy()  # row by row
+
+
+def test_lazy_transform_and_predict_risk_run_chunk_by_chunk(ecg12, tmp_path, monkeypatch):
+    """With the tag, transform and predict_risk read a memmap LAZY_CHUNK_SIZE ECGs at a time (conditions sliced)."""
+    from ecgsk import base
+    from ecgsk.base import get_tags
+
+    path = tmp_path / "x.npy"
+    np.save(path, ecg12)
+    mm = np.load(path, mmap_mode="r")
+    monkeypatch.setattr(base, "LAZY_CHUNK_SIZE", 2)
+    rec = _LazyReconstructor().fit(ecg12)
+    assert get_tags(rec)["lazy_input"]
+    lazy_out = rec.transform(mm)
+    assert rec.seen_ == ["ndarray2"] * 3  # six ECGs, three chunks of two, each an in-memory array
+    np.testing.assert_array_equal(lazy_out, rec.transform(ecg12))
+    np.testing.assert_array_equal(lazy_out[:, 0], ecg12[:, 0])  # lead I given back exactly
+    y = np.column_stack([np.ones(6), np.arange(1.0, 7.0)])
+    cond = pd.DataFrame({"age": np.arange(30.0, 36.0)})
+    risk = _LazyRisk().fit(ecg12, y, conditions=cond)
+    expected = AmplitudeRisk._predict_risk(risk, ecg12, cond) + cond["age"].to_numpy()
+    np.testing.assert_allclose(risk.predict_risk(mm, conditions=cond), expected, rtol=1e-12)
+    # without the tag the memmap is read whole as before
+    assert isinstance(LeastSquaresReconstructor().fit(mm).transform(mm), np.ndarray)

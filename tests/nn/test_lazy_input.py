@@ -237,8 +237,12 @@ def test_fit_and_output_from_a_memmap_equal_the_in_memory_ones(tmp_path, name, m
     out_eager, out_lazy = _output(eager, X, fit_params), _output(lazy, lazy_X, fit_params)
     assert read_whole == [], f"{name} read the lazy input whole ({read_whole})"
     assert out_eager.shape == out_lazy.shape and np.isfinite(out_lazy).all()
-    # the fitted model gives the same output for the memmap as for the array (inference in chunks)
+    # the fitted model gives the same output for the memmap as for the array, also in several chunks
     np.testing.assert_array_equal(_output(eager, lazy_X, fit_params), out_eager)
+    from ecgsk import base
+
+    monkeypatch.setattr(base, "LAZY_CHUNK_SIZE", 3)  # 8 ECGs: chunks of 3, 3 and 2
+    np.testing.assert_allclose(_output(eager, lazy_X, fit_params), out_eager, rtol=1e-5, atol=1e-6)
     if name in CHUNKED_STATISTICS:
         # float64 chunked statistics against float32 in-memory ones: equal to float32 rounding, then trained
         for attr in ("ecg_mean_", "ecg_scale_", "lead_mean_", "lead_scale_"):
