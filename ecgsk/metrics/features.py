@@ -547,7 +547,7 @@ def ecg_measurements(X, fs=500, *, return_names=False, chunk_size=None):
       onset; R, S and T amplitudes as in :func:`ecg_features`.
 
     Against LUDB's cardiologist delineation (200 records, lead II, the
-    thresholds tuned on the same records): mean absolute error 8.7 ms for
+    thresholds tuned on the same records): mean absolute error 8.8 ms for
     PR, 17.7 ms for QT and 13.9 ms for the QRS duration; a P wave is found in
     95 % of the records with annotated P waves and in 5 of the 24 without
     (see ``docs/evaluation.md``).  **Undefined values are NaN**, not flags:
