@@ -157,6 +157,16 @@ def get_tags(estimator):
     of the kinds of all the mixins.  Objects without ecgsk mixins get the
     defaults.
 
+    Parameters
+    ----------
+    estimator : estimator class or instance
+        Any object; one without ecgsk mixins gets the defaults.
+
+    Returns
+    -------
+    dict
+        Every tag of :data:`ESTIMATOR_TAGS`.
+
     Examples
     --------
     >>> from ecgsk.testing import GaussianECGGenerator
@@ -178,7 +188,25 @@ def get_tags(estimator):
 
 
 def get_parameter_constraints(estimator):
-    """The declared parameter constraints of a class or instance, merged along its hierarchy."""
+    """The declared parameter constraints of a class or instance, merged along its hierarchy.
+
+    Parameters
+    ----------
+    estimator : estimator class or instance
+        The class attribute ``parameter_constraints`` of each class in its
+        hierarchy is merged, the most derived class winning.
+
+    Returns
+    -------
+    dict
+        Parameter name -> list of accepted forms.
+
+    Examples
+    --------
+    >>> from ecgsk.testing import GaussianECGGenerator
+    >>> list(get_parameter_constraints(GaussianECGGenerator))
+    ['random_state']
+    """
     cls = estimator if isinstance(estimator, type) else type(estimator)
     merged = {}
     for klass in reversed(cls.__mro__):
@@ -404,6 +432,20 @@ class ECGEstimatorMixin:
         The default builds synthetic ECGs whose lead count and length follow the
         estimator's parameters (``n_leads``, ``length``, ``segment_length`` or
         ``beat_length``); models with other needs override it.
+
+        Parameters
+        ----------
+        n_ecgs : int, default=8
+            Number of ECGs.
+        random_state : int, default=0
+            Seed of the synthetic ECGs (and of any target or conditions).
+
+        Returns
+        -------
+        X : ndarray of shape (n_ecgs, n_leads, n_samples)
+            ECGs in mV.
+        fit_params : dict
+            Further arguments of ``fit`` (``y``, ``conditions``), possibly empty.
         """
         from .datasets import make_synthetic_ecgs
 
@@ -682,6 +724,23 @@ class GeneratorMixin(ECGEstimatorMixin):
 
         ``sample_weight`` exists so that scikit-learn's Pipeline can route
         metadata; weights are not supported and must be None.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples)
+            ECGs in mV.
+        y : None
+            Ignored.
+        conditions : DataFrame, dict or array-like, optional
+            Per-ECG covariates of ``X`` (one row per ECG), for conditional
+            models: ``len(X)`` ECGs are sampled with them.
+        sample_weight : None
+            Only ``None`` is accepted.
+
+        Returns
+        -------
+        float
+            ``-MMD`` between ``sample(len(X))`` and ``X`` on ECG features.
         """
         from .metrics import mmd
 
@@ -763,6 +822,19 @@ class ReconstructorMixin(ECGEstimatorMixin):
         """Mean Pearson r over the 11 reconstructed leads (higher is better).
 
         ``sample_weight`` must be None (it exists for Pipeline metadata routing).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, 12, n_samples)
+            True 12-lead ECGs in mV; lead I is the input.
+        y : None
+            Ignored.
+        sample_weight : None
+            Only ``None`` is accepted.
+
+        Returns
+        -------
+        float
         """
         from .metrics import pearson_per_lead
 
@@ -787,7 +859,23 @@ class RiskMixin(ECGEstimatorMixin):
     tags = {"kind": ("risk",)}
 
     def fit(self, X, y, conditions=None):
-        """Fit on ECGs and a survival target ``y`` (structured ``(event, time)`` or ``(n, 2)``)."""
+        """Fit on ECGs and a survival target ``y`` (structured ``(event, time)`` or ``(n, 2)``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples)
+            ECGs in mV.
+        y : structured array with fields ``event`` and ``time``, or array of shape (n_ecgs, 2)
+            The survival target (scikit-survival's layout, or ``(event, time)``
+            columns).
+        conditions : DataFrame, dict or array-like, optional
+            Per-ECG covariates (one row per ECG), for conditional models; a
+            model that needs them raises without them.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         X = self._validate_ecg(X, reset=True)
         event, time = check_survival_target(y, len(X))
@@ -825,13 +913,41 @@ class RiskMixin(ECGEstimatorMixin):
         return _finite_output(self, "predict_risk", risk)
 
     def predict(self, X, conditions=None):
-        """Alias of :meth:`predict_risk`."""
+        """Alias of :meth:`predict_risk`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples)
+            ECGs in mV.
+        conditions : DataFrame, dict or array-like, optional
+            Per-ECG covariates (one row per ECG), for conditional models.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_ecgs,)
+            Higher means an earlier event.
+        """
         return self.predict_risk(X, conditions=conditions)
 
     def score(self, X, y, conditions=None, sample_weight=None):
         """Harrell's C-index of the predicted risk (higher is better).
 
         ``sample_weight`` must be None (it exists for Pipeline metadata routing).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples)
+            ECGs in mV.
+        y : structured array with fields ``event`` and ``time``, or array of shape (n_ecgs, 2)
+            The survival target.
+        conditions : DataFrame, dict or array-like, optional
+            Per-ECG covariates (one row per ECG), for conditional models.
+        sample_weight : None
+            Only ``None`` is accepted.
+
+        Returns
+        -------
+        float
         """
         from .metrics import concordance_index
 
@@ -856,7 +972,19 @@ class BaseECGTransformer(ECGEstimatorMixin, TransformerMixin, BaseEstimator):
     tags = {"kind": ("transformer",)}
 
     def fit(self, X, y=None):
-        """Validate ``X`` and learn any state; returns ``self``."""
+        """Validate ``X`` and learn any state; returns ``self``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples)
+            ECGs in mV.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         X = self._validate_ecg(X, reset=True)
         self._fit(X)
@@ -869,6 +997,16 @@ class BaseECGTransformer(ECGEstimatorMixin, TransformerMixin, BaseEstimator):
         filters, ``Crop``, ``MedianBeat``, ``LeadSelector``) transform a
         memmap or an :class:`~ecgsk.datasets.ECGDataset` ``LAZY_CHUNK_SIZE``
         (256) ECGs at a time and return one array in memory.
+
+        Parameters
+        ----------
+        X : array-like, numpy.memmap or ECGDataset of shape (n_ecgs, n_leads, n_samples)
+            ECGs in mV.
+
+        Returns
+        -------
+        ndarray
+            The transformed batch.
         """
         self._check_fitted()
         X = self._validate_ecg(X, reset=False)
@@ -892,7 +1030,18 @@ class InvertibleTransformerMixin:
         return self.n_features_in_
 
     def inverse_transform(self, X):
-        """Map transformed ECGs back to the input space (in mV)."""
+        """Map transformed ECGs back to the input space (in mV).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples)
+            Output of ``transform`` (or ECGs in its units, such as samples of a
+            generator fitted after this step).
+
+        Returns
+        -------
+        ndarray of float32
+        """
         self._check_fitted()
         X = check_ecg_array(X, n_leads=self._n_leads_inverse(), name="X")
         return self._inverse_transform(X)

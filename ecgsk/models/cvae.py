@@ -540,6 +540,13 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         amplitudes, mapped back to mV with the scaling's Jacobian; the
         expectation over ``q(z | x)`` is evaluated at its mean (deterministic).
 
+        Parameters
+        ----------
+        X : array-like of shape (n_beats, n_leads, beat_length)
+            Beats in mV.
+        conditions : DataFrame, dict or array-like of shape (n_beats, n_covariates)
+            The beats' covariates, with the columns seen in ``fit``.
+
         Returns
         -------
         ndarray of float64, shape (n_beats,)
@@ -622,8 +629,11 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         Share of the rows held out for early stopping.
     n_iter_no_change : int, default=20
         Epochs without improvement of the validation Cox loss before stopping.
-    **others
-        As :class:`ConditionalVAE`.
+    latent_dim, beat_length, n_leads, kl_weight, lr, batch_size, n_filters, kernel_size : see ConditionalVAE
+        The network and its training, as :class:`ConditionalVAE` (same
+        defaults).
+    device, random_state, verbose, warm_start, callbacks, precision, gradient_clip, num_workers : see ConditionalVAE
+        The engine's parameters, as :class:`ConditionalVAE` (same defaults).
 
     Attributes
     ----------
@@ -814,5 +824,17 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
                                      self._scaled(X).astype(np.float32), C, dtype=np.float64, name="risk scores")
 
     def score_samples(self, X, conditions=None):
-        """Evidence lower bound of each beat (see :meth:`ConditionalVAE.score_samples`)."""
+        """Evidence lower bound of each beat (see :meth:`ConditionalVAE.score_samples`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_beats, n_leads, beat_length)
+            Beats in mV.
+        conditions : DataFrame, dict or array-like of shape (n_beats, n_covariates)
+            The beats' covariates, with the columns seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_beats,)
+        """
         return super().score_samples(X, conditions=conditions)

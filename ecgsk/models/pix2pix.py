@@ -243,7 +243,22 @@ class WindowImageGANReconstructor(TorchEstimatorMixin, ReconstructorMixin, BaseE
         ]
 
     def get_test_data(self, n_ecgs=8, random_state=0):
-        """Synthetic 12-lead ECGs a little longer than two windows, so blending is exercised."""
+        """Synthetic 12-lead ECGs a little longer than two windows, so blending is exercised.
+
+        Parameters
+        ----------
+        n_ecgs : int, default=8
+            Number of ECGs.
+        random_state : int, default=0
+            Seed of the synthetic ECGs.
+
+        Returns
+        -------
+        X : ndarray of shape (n_ecgs, 12, n_samples)
+            ECGs in mV, ``n_samples = 2.5 * window``.
+        fit_params : dict
+            Empty.
+        """
         from ..datasets import make_synthetic_ecgs
 
         window = self.window if isinstance(self.window, numbers.Integral) else 512

@@ -429,6 +429,15 @@ def _is_chainable(filters):
 def combine_filters(*filters):
     """Return a :class:`FilterChain` of the given SOS filters (one filtering pass).
 
+    Parameters
+    ----------
+    *filters : BandpassFilter, NotchFilter or BaselineWanderRemoval
+        The filters, in order.
+
+    Returns
+    -------
+    FilterChain
+
     Examples
     --------
     >>> chain = combine_filters(BandpassFilter(), NotchFilter(freq=60))

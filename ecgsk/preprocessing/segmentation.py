@@ -127,14 +127,41 @@ class WindowSegmenter(BaseECGTransformer):
         return length, length if self.stride is None else int(self.stride)
 
     def n_windows(self, n_samples):
-        """Windows cut from a record of ``n_samples`` samples."""
+        """Windows cut from a record of ``n_samples`` samples.
+
+        Parameters
+        ----------
+        n_samples : int
+            Record length in samples.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError
+            When the record is shorter than one window.
+        """
         length, stride = self._params()
         if n_samples < length:
             raise ValueError(f"WindowSegmenter: records have {n_samples} samples, shorter than length={length}")
         return 1 + (n_samples - length) // stride
 
     def repeat(self, y_or_groups, n_samples=None):
-        """Repeat per-record ``y`` or groups to match the windows of records of ``n_samples`` samples."""
+        """Repeat per-record ``y`` or groups to match the windows of records of ``n_samples`` samples.
+
+        Parameters
+        ----------
+        y_or_groups : array-like or DataFrame, one row per record
+            Targets, groups or conditions of the records.
+        n_samples : int, optional
+            Record length in samples; default the length seen in ``fit``.
+
+        Returns
+        -------
+        ndarray or DataFrame with one row per window
+        """
         if n_samples is None:
             self._check_fitted()
             n_samples = self.n_timepoints_in_
@@ -247,6 +274,15 @@ def beat_magnitude(beat):
 
     Each lead is centred on its median and scaled by its largest absolute
     value, so every lead weighs the same; the maximum marks the QRS complex.
+
+    Parameters
+    ----------
+    beat : ndarray of shape (n_leads, length)
+        One beat in mV.
+
+    Returns
+    -------
+    ndarray of shape (length,)
 
     Examples
     --------
@@ -374,7 +410,20 @@ class BeatSegmenter(_BeatBase):
         self.method = method
 
     def segment(self, X):
-        """Return ``(beats, record_index)``: beats ``(n_beats, n_leads, length)`` and their record numbers."""
+        """Return ``(beats, record_index)``: beats ``(n_beats, n_leads, length)`` and their record numbers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples)
+            ECGs in mV.
+
+        Returns
+        -------
+        beats : ndarray of float32, shape (n_beats, n_leads, length)
+        record_index : ndarray of int, shape (n_beats,)
+            The record each beat comes from (for :func:`repeat_for_windows`
+            counts or groups).
+        """
         self._check_fitted()
         X = self._validate_ecg(X, reset=False)
         beats = self._beats(X)
