@@ -65,6 +65,8 @@ def _fmt(value):
         return str(value)
     if isinstance(value, numbers.Real):
         value = float(value)
+        if math.isnan(value):
+            return "undefined"  # e.g. a distance on a set where the measure is never found (no P wave)
         if not math.isfinite(value):
             return str(value)
         return f"{value:.4g}"

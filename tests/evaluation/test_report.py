@@ -98,6 +98,9 @@ def test_to_html_is_self_contained_with_table_first_and_embedded_figures(tmp_pat
     page = path.read_text()
     assert page.index('id="verdict-table"') < page.index("<img")
     assert "LUDB &lt;halves&gt;" in page  # escaped
+    nan_page = EvaluationReport("generator", [MetricResult("w", float("nan"), None, 1.0, None, {"zeros": float("nan")},
+                                                           "value <= 2", False)]).to_html(tmp_path / "n.html").read_text()
+    assert nan_page.count("<td>undefined</td>") == 2 and "<td>nan</td>" not in nan_page
     assert "rejected" in page and "frechet" in page
     srcs = re.findall(r"src='([^']*)'", page)
     assert srcs == ["data:image/png;base64," + base64.b64encode(PNG).decode()]
