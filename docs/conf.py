@@ -104,6 +104,25 @@ def _foreign_duplicates():
 
 autosummary_context = {"no_index": sorted(_foreign_duplicates())}
 
+
+def _constants():
+    """Full names of the data in the API modules' ``__all__`` (``LEADS_8``, the scorer instances, ...)."""
+    import importlib
+
+    names = []
+    for modname in API_MODULES:
+        module = importlib.import_module(modname)
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name, None)
+            if not (inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj)):
+                names.append(f"{modname}.{name}")
+    return names
+
+
+# PR01/PR02 are about a callable's signature; a constant that happens to be callable (a scorer
+# instance) is documented by its class
+numpydoc_validation_exclude |= {"^" + name.replace(".", r"\.") + "$" for name in _constants()}
+
 _FOREIGN = ("sklearn.", "torch.", "collections.", "_collections_abc", "builtins", "abc")
 
 
@@ -115,6 +134,8 @@ def _skip_foreign_member(app, what, name, obj, skip, options):
     """
     if what != "class" or skip:
         return None
+    if inspect.isbuiltin(obj) or inspect.ismethoddescriptor(obj):  # dict.get of a dict subclass, ...
+        return True
     target = obj.fget if isinstance(obj, property) else obj
     target = getattr(target, "__func__", target)
     module = getattr(target, "__module__", None) or ""
