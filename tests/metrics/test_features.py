@@ -167,6 +167,21 @@ def _beats_with_intervals(pr, qt, *, p_amp=(0.15, -0.10), hr=60.0, duration=10.0
     return np.stack(leads)[None].astype(np.float32)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 700)),
+        elements=st.floats(-50, 50, allow_nan=False, width=32),
+    ),
+    st.sampled_from([1, 10, 100, 250, 360, 500, 1000]),
+)
+def test_measurements_nan_or_finite_property(X, fs):
+    Mx = ecg_measurements(X, fs=fs)
+    assert Mx.shape == (X.shape[0], len(measurement_names(X.shape[1])))
+    assert not np.isinf(Mx).any()  # undefined is NaN, everything else finite
+
+
 def test_measurement_names_match_columns():
     X = make_synthetic_ecgs(2, n_leads=3, n_samples=2000, random_state=0)
     Mx, names = ecg_measurements(X, return_names=True)
