@@ -16,7 +16,7 @@ from torch import nn
 
 from .networks import DECODER_BLOCKS, KERNEL, PAD
 
-__all__ = ["polyphase_weights", "PolyphaseGenerator", "polyphase_generator"]
+__all__ = ["polyphase_weights", "PolyphaseGenerator", "polyphase_generator", "register_polyphase"]
 
 
 def polyphase_weights(weight, scale, pad=PAD):
@@ -43,8 +43,8 @@ def polyphase_weights(weight, scale, pad=PAD):
         Zero padding to apply to ``x`` before the convolution.
     """
     c_out, c_in, k = weight.shape
-    t_min = (0 - pad) // scale
-    t_max = (scale - 1 + k - 1 - pad) // scale
+    left, t_max = polyphase_pads(k, scale, pad)
+    t_min = -left
     n_taps = t_max - t_min + 1
     # The taps j with (r + j - pad) // s == t form the range [t s + pad - r, t s + pad - r + s),
     # so each polyphase tap is a difference of float64 cumulative sums (exact to float32 precision).
@@ -59,6 +59,34 @@ def polyphase_weights(weight, scale, pad=PAD):
     return out.to(device=weight.device, dtype=weight.dtype).contiguous(), -t_min, t_max
 
 
+def polyphase_pads(k, scale, pad=PAD):
+    """Zero padding ``(left, right)`` of the polyphase convolution of a ``k``-tap kernel (see :func:`polyphase_weights`).
+
+    Examples
+    --------
+    >>> polyphase_pads(25, 5)
+    (3, 3)
+    """
+    return -((0 - pad) // scale), (scale - 1 + k - 1 - pad) // scale
+
+
+def _polyphase_shape(shape, scale, pad=PAD):
+    c_out, c_in, k = shape
+    left, right = polyphase_pads(k, scale, pad)
+    return (c_out * scale, c_in, left + right + 1)
+
+
+def _state_tensor(state, key, shape):
+    """``state[key]`` checked to be a float tensor of ``shape``; a ValueError names the key otherwise."""
+    value = state.get(key)
+    if not isinstance(value, torch.Tensor):
+        raise ValueError(f"the polyphase state lacks {key!r}")
+    if tuple(value.shape) != tuple(shape) or not value.is_floating_point():
+        raise ValueError(f"the polyphase state's {key!r} has shape {tuple(value.shape)} ({value.dtype}); "
+                         f"expected {tuple(shape)}")
+    return value
+
+
 class PolyphaseGenerator(nn.Module):
     """Inference-only copy of a :class:`Pulse2PulseGenerator` with polyphase decoder blocks.
 
@@ -69,10 +97,16 @@ class PolyphaseGenerator(nn.Module):
     ----------
     generator : Pulse2PulseGenerator
         The trained network; its weights are read once, at construction.
+    state : dict of str to torch.Tensor, optional
+        The derived tensors of :meth:`export_state`, used as they are instead
+        of being computed again (the pretrained-weights cache stores them).
+        Each must have the shape this ``generator`` implies; a ``ValueError``
+        names the first that is missing or misshapen.
 
     Examples
     --------
     >>> import torch
+    >>> from ecgsk.models.pulse2pulse import Pulse2PulseGenerator
     >>> g = Pulse2PulseGenerator(model_size=5).eval()
     >>> fast = PolyphaseGenerator(g)
     >>> x = torch.rand(2, 8, 2500) * 2 - 1
@@ -80,37 +114,122 @@ class PolyphaseGenerator(nn.Module):
     True
     """
 
-    def __init__(self, generator):
+    def __init__(self, generator, state=None):
         super().__init__()
         self.encoder = generator.encoder
         self.scales = [s for s, _ in DECODER_BLOCKS]
         self.skips = [k for _, k in DECODER_BLOCKS]
         weights, biases, pads = [], [], []
-        for (scale, _), conv in zip(DECODER_BLOCKS, generator.decoder):
-            w, left, right = polyphase_weights(conv.weight, scale)
+        for i, ((scale, _), conv) in enumerate(zip(DECODER_BLOCKS, generator.decoder)):
+            left, right = polyphase_pads(conv.weight.shape[2], scale)
+            if state is None:
+                w, _, _ = polyphase_weights(conv.weight, scale)
+                b = conv.bias.detach().repeat_interleave(scale)
+            else:
+                w, b = _state_tensor(state, f"weights.{i}", _polyphase_shape(conv.weight.shape, scale)), \
+                    _state_tensor(state, f"biases.{i}", (conv.bias.shape[0] * scale,))
             weights.append(nn.Parameter(w.contiguous(), requires_grad=False))
-            biases.append(nn.Parameter(conv.bias.detach().repeat_interleave(scale).contiguous(), requires_grad=False))
+            biases.append(nn.Parameter(b.contiguous(), requires_grad=False))
             pads.append((left, right))
         self.weights = nn.ParameterList(weights)
         self.biases = nn.ParameterList(biases)
         self.pads = pads
         self._decoder = list(generator.decoder)  # plain list: not registered twice
         self._dense = {}
+        if state is not None:
+            for key in state:
+                if key.startswith("dense."):
+                    self._load_dense(state, key)
+
+    # -- the tensors a cache stores (see ecgsk.models.pulse2pulse.pretrained) ---------------
+    def dense_layers(self, length):
+        """The layers that run as one dense matrix product for an input of ``length`` samples.
+
+        Returns
+        -------
+        list of (str, int, int, int)
+            ``(which, index, c_in, l_in)``: ``"enc"`` or ``"dec"``, the layer's
+            index, and its input's channels and samples, in forward order.
+        """
+        layers = []
+        c, n = self.encoder[0].in_channels, int(length)
+        enc_out = []
+        for j, conv in enumerate(self.encoder):
+            if self._use_dense_shape("enc", j, c, n):
+                layers.append(("enc", j, c, n))
+            c, n = conv.out_channels, (n + 2 * PAD - KERNEL) // conv.stride[0] + 1
+            enc_out.append((c, n))
+        for i, conv in enumerate(self._decoder):
+            if self.skips[i] is not None:
+                c += enc_out[self.skips[i]][0]
+            if self._use_dense_shape("dec", i, c, n):
+                layers.append(("dec", i, c, n))
+            c, n = conv.out_channels, n * self.scales[i]
+        return layers
+
+    def export_state(self, length):
+        """Every derived tensor for inputs of ``length`` samples, as a flat dict of CPU float32 tensors.
+
+        The polyphase weights and biases (``weights.{i}``, ``biases.{i}``) and
+        the dense matrices of :meth:`dense_layers`
+        (``dense.{which}.{index}.{c_in}.{l_in}.matrix`` and ``.bias``).
+        ``PolyphaseGenerator(generator, state)`` rebuilds an identical module
+        from it without recomputing anything.
+
+        Parameters
+        ----------
+        length : int
+            The network's input length (a multiple of 2500).
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+        """
+        cpu = torch.device("cpu")
+        state = {}
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            state[f"weights.{i}"] = w.detach().to(cpu).contiguous()
+            state[f"biases.{i}"] = b.detach().to(cpu).contiguous()
+        for which, index, c_in, l_in in self.dense_layers(length):
+            matrix, bias, _ = self._dense_map(which, index, c_in, l_in, cpu, torch.float32)
+            state[f"dense.{which}.{index}.{c_in}.{l_in}.matrix"] = matrix
+            state[f"dense.{which}.{index}.{c_in}.{l_in}.bias"] = bias
+        return state
+
+    def _load_dense(self, state, key):
+        parts = key.split(".")
+        if len(parts) != 6 or parts[1] not in ("enc", "dec") or parts[5] not in ("matrix", "bias"):
+            raise ValueError(f"unexpected polyphase state key {key!r}")
+        if parts[5] == "bias":
+            return
+        which, index, c_in, l_in = parts[1], int(parts[2]), int(parts[3]), int(parts[4])
+        layers = self.encoder if which == "enc" else self._decoder
+        if not 0 <= index < len(layers):
+            raise ValueError(f"unexpected polyphase state key {key!r}")
+        l_out = self._dense_out_length(which, index, l_in)
+        c_out = layers[index].out_channels
+        matrix = _state_tensor(state, key, (c_in * l_in, c_out * l_out))
+        bias = _state_tensor(state, key[: -len("matrix")] + "bias", (c_out * l_out,))
+        self._dense[(which, index, c_in, l_in, matrix.device, matrix.dtype)] = (matrix, bias, l_out)
+
+    def _dense_out_length(self, which, index, length):
+        if which == "enc":
+            return (length + 2 * PAD - KERNEL) // self.encoder[index].stride[0] + 1
+        return length * self.scales[index]
 
     #: layers with at most this many inputs (channels x samples), and at most its
     #: square of matrix entries, run as one dense matrix product
     dense_limit = 2500
 
     def _use_dense(self, which, index, x):
-        c_in, length = x.shape[1], x.shape[2]
+        return self._use_dense_shape(which, index, x.shape[1], x.shape[2])
+
+    def _use_dense_shape(self, which, index, c_in, length):
         n_in = c_in * length
         if n_in > self.dense_limit:
             return False
-        if which == "enc":
-            conv = self.encoder[index]
-            n_out = conv.out_channels * ((length + 2 * PAD - KERNEL) // conv.stride[0] + 1)
-        else:
-            n_out = self._decoder[index].out_channels * length * self.scales[index]
+        layers = self.encoder if which == "enc" else self._decoder
+        n_out = layers[index].out_channels * self._dense_out_length(which, index, length)
         return n_in * n_out <= self.dense_limit**2
 
     def _dense_map(self, which, index, c_in, length, device, dtype):
@@ -191,14 +310,24 @@ class PolyphaseGenerator(nn.Module):
 _POLYPHASE_CACHE = weakref.WeakKeyDictionary()
 
 
+def _weights_key(generator):
+    return tuple((p.data_ptr(), p._version, p.device.type) for p in generator.parameters())
+
+
 def polyphase_generator(generator):
     """A cached :class:`PolyphaseGenerator` for ``generator``, rebuilt when its weights change.
 
     The cache key includes every parameter's storage and version counter, which
     in-place updates (optimiser steps, ``load_state_dict``) increment.
+
+    Examples
+    --------
+    >>> from ecgsk.models.pulse2pulse import Pulse2PulseGenerator
+    >>> g = Pulse2PulseGenerator(model_size=5).eval()
+    >>> polyphase_generator(g) is polyphase_generator(g)
+    True
     """
-    params = list(generator.parameters())
-    key = tuple((p.data_ptr(), p._version, p.device.type) for p in params)
+    key = _weights_key(generator)
     hit = _POLYPHASE_CACHE.get(generator)
     if hit is not None and hit[0] == key:
         return hit[1]
@@ -206,3 +335,22 @@ def polyphase_generator(generator):
     _POLYPHASE_CACHE[generator] = (key, fast)
     return fast
 
+
+def register_polyphase(generator, fast):
+    """Make :func:`polyphase_generator` return ``fast`` for ``generator`` until its weights change.
+
+    For a :class:`PolyphaseGenerator` rebuilt from stored tensors
+    (``PolyphaseGenerator(generator, state)``), so that it is not recomputed.
+
+    Examples
+    --------
+    >>> from ecgsk.models.pulse2pulse import Pulse2PulseGenerator
+    >>> g = Pulse2PulseGenerator(model_size=5).eval()
+    >>> fast = PolyphaseGenerator(g, PolyphaseGenerator(g).export_state(2500)).eval()
+    >>> register_polyphase(g, fast) is polyphase_generator(g)
+    True
+    """
+    if not isinstance(fast, PolyphaseGenerator) or fast.encoder is not generator.encoder:
+        raise ValueError("fast must be a PolyphaseGenerator built from this generator")
+    _POLYPHASE_CACHE[generator] = (_weights_key(generator), fast)
+    return fast
