@@ -34,7 +34,7 @@ from ..utils.constraints import TORCH_PARAMETER_CONSTRAINTS
 from ..utils.validation import check_latent_array
 from ..nn.callbacks import EarlyStopping
 from ..nn.engine import TorchEstimatorMixin
-from ..nn.survival import cox_ph_loss
+from ..nn.survival import cox_ph_loss, fit_linear_cox, select_cox_penalty
 
 __all__ = ["ConditionalVAE", "CoxConditionalVAE"]
 
@@ -617,6 +617,15 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
     head_l2 : float, default=0.0
         L2 penalty on the latent part of the risk head, added to the training
         loss.
+    head_refit : {"none", "cv_ridge"}, default="none"
+        ``"cv_ridge"`` refits the risk head once training has ended (after
+        early stopping restored the best epoch): a ridge-penalised linear Cox
+        model on the latent means (and the conditions, with
+        ``risk_conditions``) of every training row, whose penalty on the
+        latent weights is chosen from ``1e-3 ... 10`` by 5-fold
+        cross-validated partial likelihood
+        (:func:`ecgsk.nn.survival.select_cox_penalty`); the chosen one is
+        ``head_penalty_``.  The encoder is the jointly trained one.
     max_epochs : int, default=150
         Upper bound on training epochs; early stopping usually ends sooner.
     early_stopping : bool, default=True
@@ -684,6 +693,7 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
                       Satisfies(lambda value, params: value == "conditions" and bool(params.get("risk_conditions")),
                                 "'conditions' (with risk_conditions=True)")],
         "head_l2": [Interval(Real, 0, None)],
+        "head_refit": [Options("none", "cv_ridge")],
     }
     # RiskMixin comes first (its fit, score and predict_risk), so name the engine's fit loop explicitly
     _fit = TorchEstimatorMixin._fit
@@ -699,6 +709,7 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         risk_conditions=True,
         head_init="auto",
         head_l2=0.0,
+        head_refit="none",
         lr=1e-3,
         batch_size=32,
         max_epochs=150,
@@ -729,6 +740,7 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         self.risk_conditions = risk_conditions
         self.head_init = head_init
         self.head_l2 = head_l2
+        self.head_refit = head_refit
 
     # -- engine hooks ----------------------------------------------------------------
     def _training_data(self, X, y=None, *, conditions=None, reset=True):
@@ -769,6 +781,31 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
             weight = self.network_.risk.weight
             weight.zero_()
             weight[0, self.latent_dim:] = w.detach().to(weight.dtype)
+
+    def _on_train_end(self, data, ctx):
+        super()._on_train_end(data, ctx)
+        self.__dict__.pop("head_penalty_", None)
+        if self.head_refit == "none":
+            return
+        # the head's coefficients from every training row at once (a mini-batch Cox term is noisy), with the
+        # penalty on the latent weights chosen by inner cross-validation; every process computes the same
+        C = data["C"]
+        mu = self._predict_batches(lambda x, c: self.network_.encode(x, c)[0], data["X"], C, name="latent means")
+        features = torch.as_tensor(mu, dtype=torch.float64)
+        if self.risk_conditions:
+            features = torch.cat([features, torch.as_tensor(np.asarray(C), dtype=torch.float64)], dim=1)
+        time, event = torch.as_tensor(data["time"]), torch.as_tensor(data["event"])
+        latent = torch.arange(features.shape[1]) < self.latent_dim
+        best, _ = select_cox_penalty(features, time, event, self._HEAD_PENALTIES, penalised=latent,
+                                     seed=int(ctx.shared_rng.randint(2**31 - 1)), ties=self.ties)
+        penalty = torch.where(latent, torch.tensor(best, dtype=torch.float64), torch.tensor(1e-4, dtype=torch.float64))
+        w = fit_linear_cox(features, time, event, penalty, ties=self.ties)
+        with torch.no_grad():
+            weight = self.network_.risk.weight
+            weight[0] = w.to(device=weight.device, dtype=weight.dtype)
+        self.head_penalty_ = best
+
+    _HEAD_PENALTIES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 
     def _loss_terms(self, network, batch, *, sample, gather=None):
         terms, risk = super()._loss_terms(network, batch, sample=sample)

@@ -25,6 +25,10 @@ and supplies hooks only:
 ``_validation_step(batch, ctx)`` (optional)
     Return a dict of float scores on held-out rows; they are logged with the
     prefix ``valid_``.
+``_on_train_begin(data, ctx)``, ``_on_train_end(data, ctx)`` (optional)
+    Set-up once the optimizers exist, and a last step once training has
+    ended (after the callbacks, so after early stopping has restored the
+    best weights), e.g. refitting a linear head on the final features.
 ``_epoch_data(data, ctx)`` (optional)
     Return the rows to train on this epoch, made from the training rows
     ``data`` (e.g. random crops into windows, drawn from ``ctx.shared_rng``,
@@ -354,6 +358,11 @@ class TorchEstimatorMixin(TorchModelMixin):
     def _on_train_begin(self, data, ctx):
         """Hook run once the modules and optimizers exist, before the first epoch."""
 
+    def _on_train_end(self, data, ctx):
+        """Hook run once training has ended, after the callbacks' ``on_train_end`` (so after early stopping
+        has restored the best weights); ``data`` are all the rows of ``_training_data`` as tensors (lazily
+        read ones as they are). Every process runs it on the same rows."""
+
     # -- the fit loop ----------------------------------------------------------------
     def _fit(self, X, y=None, *, rng, **fit_params):
         before = dict(self.__dict__)
@@ -518,6 +527,7 @@ class TorchEstimatorMixin(TorchModelMixin):
                 )
             for cb in callbacks:
                 cb.on_train_end(self, ctx)
+            self._on_train_end(tensors, ctx)
             dist_utils.broadcast_buffers([v for v in self.__dict__.values() if isinstance(v, torch.nn.Module)])
             self._train_modules(False)
         return self

@@ -585,3 +585,31 @@ def test_diagnosis_conditions_sample_and_survive_save_load(data, tmp_path):
         loaded.sample(1, conditions={**subject, "bmi": 25.0})
     with pytest.warns(UserWarning, match="far outside"):
         loaded.sample(1, conditions={**subject, "age": 300})
+
+
+def test_head_refit_cv_ridge_is_the_penalised_cox_on_the_latent(data):
+    import torch
+
+    from ecgsk.nn.survival import fit_linear_cox
+
+    X, C, y = data
+    est = _tiny(CoxConditionalVAE, head_refit="cv_ridge", max_epochs=2).fit(X, y, conditions=C)
+    assert est.head_penalty_ in CoxConditionalVAE._HEAD_PENALTIES
+    # the head equals the penalised Cox fit on [latent mean, conditions] of every training row
+    mu = est.transform(X, conditions=C)
+    features = torch.tensor(np.hstack([mu, est._encode_conditions(C)]), dtype=torch.float64)
+    latent = torch.arange(features.shape[1]) < est.latent_dim
+    penalty = torch.where(latent, torch.tensor(est.head_penalty_, dtype=torch.float64),
+                          torch.tensor(1e-4, dtype=torch.float64))
+    time, event = torch.tensor(np.ascontiguousarray(y["time"])), torch.tensor(y["event"].astype(np.float64))
+    ref = fit_linear_cox(features, time, event, penalty)
+    np.testing.assert_allclose(est.network_.risk.weight.detach().numpy()[0], ref.numpy(), rtol=1e-3, atol=1e-4)
+    risk = est.predict_risk(X, conditions=C)
+    assert np.isfinite(risk).all()
+    # reproducible, and "none" leaves no head_penalty_
+    again = _tiny(CoxConditionalVAE, head_refit="cv_ridge", max_epochs=2).fit(X, y, conditions=C)
+    np.testing.assert_array_equal(again.predict_risk(X, conditions=C), risk)
+    plain = _tiny(CoxConditionalVAE, max_epochs=2).fit(X, y, conditions=C)
+    assert not hasattr(plain, "head_penalty_")
+    with pytest.raises(ValueError, match="head_refit"):
+        _tiny(CoxConditionalVAE, head_refit="lasso").fit(X, y, conditions=C)
