@@ -455,26 +455,135 @@ def _generate_files(num_ecg, out_dir, start_id=0, device="cpu", *, model=None, f
     fs = getattr(est, "fs", 500) or 500
     meta = {"model": _model_name(est), "ecgsk_version": ecgsk_version(), "seed": base_seed}
     bar = progress_bar(total=len(ids), desc="generate", verbose=progress, unit="ECG")
+    asc = fmt == "asc" and leads == 8  # the model's own integers, byte-identical to deepfake-ecg
+
+    def write(sid, batch):
+        if asc:
+            _write(fmt, None, out_dir, sid, fs, microvolts=batch)
+        else:
+            _write(fmt, derive_12_from_8(batch) if leads == 12 else batch, out_dir, sid, fs, meta=meta)
+        bar.update(len(batch))
+
+    # The files are written on a thread of their own while the model generates the next batch.
+    writer = _BatchWriter(write)
+    sid = ids.start
     try:
-        written = 0
-        asc = fmt == "asc" and leads == 8  # the model's own integers, byte-identical to deepfake-ecg
-        for batch in est.sample_ids(ids, conditions=conditions, random_state=base_seed, batch_size=batch_size,
-                                    integers=asc):
-            sid = ids.start + written
-            try:
-                if asc:
-                    _write(fmt, None, out_dir, sid, fs, microvolts=batch)
-                else:
-                    _write(fmt, derive_12_from_8(batch) if leads == 12 else batch, out_dir, sid, fs, meta=meta)
-            except OSError as exc:
-                where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-                raise OutputDirError(
-                    exc.errno, f"{names['out_dir']} {out_dir}: cannot write {where}{exc.strerror or exc}; "
-                    f"{written} ECG(s) written before (ids {ids.start}-{sid - 1}), every file there is complete"
-                    if written else f"{names['out_dir']} {out_dir}: cannot write {where}{exc.strerror or exc}"
-                ) from exc
-            written += len(batch)
-            bar.update(len(batch))
+        try:
+            for batch in est.sample_ids(ids, conditions=conditions, random_state=base_seed, batch_size=batch_size,
+                                        integers=asc):
+                writer.put(sid, batch)
+                sid += len(batch)
+            writer.close()
+        finally:
+            writer.stop()  # on an error or Ctrl-C: the batch being written is finished, the queued ones dropped
+    except _WriteFailed as failed:
+        exc, written = failed.error, failed.written
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        raise OutputDirError(
+            exc.errno, f"{names['out_dir']} {out_dir}: cannot write {where}{exc.strerror or exc}; "
+            f"{written} ECG(s) written before (ids {ids.start}-{ids.start + written - 1}), every file there is complete"
+            if written else f"{names['out_dir']} {out_dir}: cannot write {where}{exc.strerror or exc}"
+        ) from exc
     finally:
         bar.close()
-    return {"out_dir": out_dir, "ids": ids, "seed": base_seed, "shard": (index, n_shards), "written": written}
+    return {"out_dir": out_dir, "ids": ids, "seed": base_seed, "shard": (index, n_shards), "written": writer.written}
+
+
+class _WriteFailed(Exception):
+    """An OSError of the writer thread, with the ECGs written before the batch that failed."""
+
+    def __init__(self, error, written):
+        super().__init__(str(error))
+        self.error, self.written = error, written
+
+
+class _BatchWriter:
+    """Write batches on one background thread, in order, behind a bounded queue.
+
+    ``put(start_id, batch)`` hands a batch over (blocking while ``max_pending``
+    wait, so memory stays bounded) and raises the writer's error, if any;
+    ``close()`` waits for every batch; ``stop()`` lets the batch being written
+    finish, drops the rest and joins the thread, also through repeated
+    Ctrl-C.  Each file is written atomically and the batches in order, so an
+    error or Ctrl-C leaves complete files of a prefix of the ids.
+    """
+
+    _DONE = object()
+
+    def __init__(self, write, max_pending=2):
+        import queue
+        import threading
+
+        self._write = write
+        self._queue = queue.Queue(maxsize=max_pending)
+        self._stopping = threading.Event()
+        self._error = None
+        self.written = 0
+        self._thread = threading.Thread(target=self._run, name="ecgsk-generate-writer", daemon=False)
+        self._thread.start()
+
+    def _run(self):
+        while True:
+            item = self._queue.get()
+            if item is self._DONE or self._stopping.is_set():
+                return
+            start_id, batch = item
+            try:
+                self._write(start_id, batch)
+            except BaseException as exc:  # handed to the generating thread, which raises it
+                self._error = _WriteFailed(exc, self.written) if isinstance(exc, OSError) else exc
+                self._stopping.set()
+                return
+            self.written += len(batch)
+
+    def _raise_error(self):
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def put(self, start_id, batch):
+        import queue
+
+        while True:
+            self._raise_error()
+            if not self._thread.is_alive():
+                raise RuntimeError("the generate writer thread stopped")
+            try:
+                self._queue.put((start_id, batch), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self):
+        """Wait until every batch is written; raise the writer's error, if any."""
+        self._enqueue_done()
+        self._join()
+        self._raise_error()
+
+    def stop(self):
+        """Finish the batch being written, drop the queued ones and join the thread (idempotent)."""
+        import queue
+
+        self._stopping.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._enqueue_done()
+        self._join()
+
+    def _enqueue_done(self):
+        import queue
+
+        while self._thread.is_alive():
+            try:
+                self._queue.put(self._DONE, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _join(self):
+        from .io._atomic import _finish
+
+        _finish(self._thread.join)  # a second Ctrl-C must not leave the writer running unjoined
