@@ -8,8 +8,6 @@
 - :class:`UnitsWarning`: an ECG batch looks like microvolts rather than millivolts.
 """
 
-from sklearn.exceptions import NotFittedError
-
 __all__ = ["ECGFileError", "ModelFileError", "TrainingDivergedError", "NotFittedError", "PluginWarning",
            "UnitsWarning"]
 
@@ -85,3 +83,13 @@ class UnitsWarning(UserWarning):
     when the median absolute peak-to-peak amplitude over the leads exceeds
     50 mV, which no real ECG reaches; divide such data by 1000.
     """
+
+
+def __getattr__(name):
+    # scikit-learn's NotFittedError is re-exported lazily: importing scikit-learn costs about a second,
+    # and ``import ecgsk`` (which loads this module through the registry) must stay fast
+    if name == "NotFittedError":
+        from sklearn.exceptions import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

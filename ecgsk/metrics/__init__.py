@@ -16,7 +16,9 @@ Risk
 Seed-paper protocol (LSTM-GAN table)
     :func:`prd_seed`, :func:`mmd_seed` (lower; per pair of signals).
 Features
-    :func:`ecg_features`, :func:`feature_names`.
+    :func:`ecg_features`, :func:`feature_names`; clinical measurements
+    (PR, QRS, QT, QTc, P/R/T amplitudes) :func:`ecg_measurements`,
+    :func:`measurement_names`.
 Event detection
     :func:`peak_detection_f1` (higher).
 Scorers for ``scoring=`` in scikit-learn model selection
@@ -29,7 +31,8 @@ Submodules
 :mod:`ecgsk.metrics.signal`
     :func:`rmse`, :func:`prd`, :func:`prd_seed`, :func:`pearson_per_lead`.
 :mod:`ecgsk.metrics.features`
-    :func:`ecg_features`, :func:`feature_names` (with ecgsk's own QRS detector).
+    :func:`ecg_features`, :func:`feature_names` (with ecgsk's own QRS detector),
+    :func:`ecg_measurements`, :func:`measurement_names`.
 :mod:`ecgsk.metrics.distances`
     :func:`mmd`, :func:`mmd_seed`, :func:`frechet_feature_distance`.
 :mod:`ecgsk.metrics.privacy`
@@ -51,7 +54,7 @@ stays fast.
 
 from .detection import peak_detection_f1
 from .distances import frechet_feature_distance, mmd, mmd_seed
-from .features import ecg_features, feature_names
+from .features import ecg_features, ecg_measurements, feature_names, measurement_names
 from .privacy import memorization_ratio
 from .scorers import (
     SCORERS,
@@ -77,6 +80,8 @@ __all__ = [
     "pearson_per_lead",
     "ecg_features",
     "feature_names",
+    "ecg_measurements",
+    "measurement_names",
     "frechet_feature_distance",
     "memorization_ratio",
     "concordance_index",
