@@ -325,3 +325,63 @@ def test_generate_removes_temporaries_a_killed_run_left(tmp_path, tiny_p2p_file)
     (out / f".4.asc{TMP_TAG}deadbeef").write_text("1")
     generate(4, out, start_id=2, shard=(1, 2), weights=tiny_p2p_file, random_state=0, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == [f".9.asc{TMP_TAG}deadbeef", "2.asc", "3.asc", "4.asc", "5.asc"]
+
+
+# -- issue 17 item 5: the files are written on a thread of their own, behind a bounded queue ----------------------
+
+def test_files_are_written_on_the_writer_thread_with_bounded_look_ahead(tmp_path, tiny_p2p_file, monkeypatch):
+    import threading
+    import time
+
+    from ecgsk import generation
+
+    events = []
+    real_write = generation._write
+
+    def slow_write(fmt, batch_mv, out_dir, start_id, fs, microvolts=None, meta=None):
+        events.append(("write", start_id, threading.current_thread().name))
+        time.sleep(0.05)  # a slow disk: the model must not run ahead by more than the queue allows
+        return real_write(fmt, batch_mv, out_dir, start_id, fs, microvolts=microvolts, meta=meta)
+
+    real_sample_ids = Pulse2PulseGAN.sample_ids
+
+    def counted(self, *args, **kwargs):
+        for batch in real_sample_ids(self, *args, **kwargs):
+            events.append(("made", len(batch)))
+            yield batch
+
+    monkeypatch.setattr(generation, "_write", slow_write)
+    monkeypatch.setattr(Pulse2PulseGAN, "sample_ids", counted)
+    generate(8, tmp_path / "o", weights=tiny_p2p_file, random_state=0, batch_size=1)
+    writes = [e for e in events if e[0] == "write"]
+    assert [e[1] for e in writes] == list(range(8))  # in order
+    assert {e[2] for e in writes} == {"ecgsk-generate-writer"} != {threading.current_thread().name}
+    made_before = [sum(1 for e in events[:events.index(w)] if e[0] == "made") for w in writes]
+    # batch k is written while at most the queue (2) and the one being generated are ahead of it
+    assert all(m - k <= 4 for k, m in enumerate(made_before)), made_before
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(f"{i}.asc" for i in range(8))
+    serial = tmp_path / "serial"
+    monkeypatch.undo()
+    generate(8, serial, weights=tiny_p2p_file, random_state=0, batch_size=8)
+    for i in range(8):
+        assert (tmp_path / "o" / f"{i}.asc").read_bytes() == (serial / f"{i}.asc").read_bytes()
+
+
+def test_writer_error_mid_run_names_what_was_written(tmp_path, tiny_p2p_file, monkeypatch):
+    import errno
+
+    from ecgsk import generation
+    from ecgsk.generation import OutputDirError
+
+    real_write = generation._write
+
+    def fail_third(fmt, batch_mv, out_dir, start_id, fs, microvolts=None, meta=None):
+        if start_id >= 4:
+            raise OSError(errno.EDQUOT, "Disk quota exceeded", str(out_dir / f"{start_id}.asc"))
+        return real_write(fmt, batch_mv, out_dir, start_id, fs, microvolts=microvolts, meta=meta)
+
+    monkeypatch.setattr(generation, "_write", fail_third)
+    with pytest.raises(OutputDirError, match=r"4.asc: Disk quota exceeded; 4 ECG\(s\) written before \(ids 0-3\)") as info:
+        generate(12, tmp_path / "o", weights=tiny_p2p_file, random_state=0, batch_size=2)
+    assert info.value.errno == errno.EDQUOT
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["0.asc", "1.asc", "2.asc", "3.asc"]

@@ -169,6 +169,34 @@ def test_polyphase_generator_equals_plain_generator():
         assert torch.allclose(PolyphaseGenerator(g)(x), g(x), atol=1e-5, rtol=0)
 
 
+def test_polyphase_state_rebuilds_an_identical_module():
+    # what the pretrained-weights cache stores: every derived tensor, so nothing is recomputed on load
+    torch.manual_seed(1)
+    g = Pulse2PulseGenerator(model_size=10).eval()
+    fast = PolyphaseGenerator(g)
+    state = fast.export_state(5000)
+    # dense_layers lists exactly the layers that a forward pass runs as matrix products
+    probe = PolyphaseGenerator(g)
+    with torch.inference_mode():
+        probe(torch.zeros(1, 8, 5000))
+    assert sorted(k[:4] for k in probe._dense) == sorted(fast.dense_layers(5000)) and probe._dense
+    assert {k for k in state if k.startswith("dense.")} == {
+        f"dense.{w}.{i}.{c}.{n}.{part}" for w, i, c, n in fast.dense_layers(5000) for part in ("matrix", "bias")}
+    again = PolyphaseGenerator(g, state)
+    for i in range(6):
+        assert torch.equal(again.weights[i], fast.weights[i]) and torch.equal(again.biases[i], fast.biases[i])
+    x = torch.rand(3, 8, 5000) * 2 - 1
+    with torch.inference_mode():
+        assert torch.equal(again(x), fast(x))
+    assert len(again._dense) == len(fast.dense_layers(5000))  # the stored matrices were used, none was built
+    bad = dict(state)
+    bad["weights.2"] = bad["weights.2"][:, :, :-1]
+    with pytest.raises(ValueError, match="'weights.2' has shape"):
+        PolyphaseGenerator(g, bad)
+    with pytest.raises(ValueError, match="lacks 'biases.0'"):
+        PolyphaseGenerator(g, {k: v for k, v in state.items() if k != "biases.0"})
+
+
 def test_sample_uses_the_fast_path_and_matches_the_plain_path():
     X = make_synthetic_ecgs(4, n_leads=8, n_samples=2500, random_state=0)
     gan = tiny().fit(X)

@@ -421,7 +421,7 @@ def _load_cached(where, cache_dir, sha, warn_missing=True):
             raise ValueError("unexpected tensor names")
         skipped = json.loads(metadata.get("skipped", "[]"))
         return _with_polyphase(where, mapped, skipped, state)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no cache file (or no cache folder) yet
         if warn_missing:
             warnings.warn(f"the Pulse2Pulse weights cache {target} named by its index is missing; converting "
                           f"{where} again", RuntimeWarning, stacklevel=3)
