@@ -243,16 +243,21 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
             net = polyphase_generator(net)
         blocks = [seeds[i:i + size] for i in range(0, len(seeds), size)]
 
-        def run(block):
+        def run(block, noise=None):
             if device.type == "cpu":
                 torch.set_num_threads(1)  # this worker thread only (OpenMP and MKL settings are per thread)
-            noise = torch.from_numpy(self._ecg_noise(block)).to(device)
+            noise = torch.from_numpy(self._ecg_noise(block) if noise is None else noise).to(device)
             with torch.inference_mode():
                 out = net(noise)[: len(block), :, : self.length]
             return out.to("cpu", torch.float32).numpy()
 
+        workers = torch.get_num_threads() if device.type == "cpu" else 0
+        if workers <= 1:  # one network thread: the next blocks' noise is drawn meanwhile on a helper thread
+            outputs = (run(block, noise) for block, noise in zip(blocks, _prefetch(self._ecg_noise, blocks)))
+        else:
+            outputs = _ordered_map(run, blocks, workers)
         pending = []
-        for out in _ordered_map(run, blocks, torch.get_num_threads() if device.type == "cpu" else 0):
+        for out in outputs:
             pending.append(out)
             n_pending = sum(len(o) for o in pending)
             while n_pending >= batch_size:
@@ -285,14 +290,17 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         return np.asarray(raw, dtype=np.float32) * np.float32(SCALE_MV)
 
     def _raw_to_microvolts(self, raw):
-        # deepfake-ecg writes int(output * 6000), truncated toward zero
-        return np.trunc(np.asarray(raw, dtype=np.float32) * np.float32(SCALE_UV)).astype(np.int32)
+        # deepfake-ecg writes int(output * 6000), truncated toward zero; so does the float32 -> int32 cast
+        # (finite values, |output| <= 1: the caller has checked them)
+        return np.multiply(raw, np.float32(SCALE_UV), dtype=np.float32).astype(np.int32)
 
     def _sample(self, n_samples, conditions, rng):
         out = np.empty((n_samples, self.n_features_in_, int(self.length)), dtype=np.float32)
         start = 0
         with progress(total=n_samples, desc="sample", verbose=self.verbose) as bar:
-            for batch in self._sample_batches(n_samples, conditions, rng, self._inference_batch):
+            # whole forward blocks: no joining copies before the copy into `out`
+            block = self._micro_batch.get(self._torch_device().type, self._micro_batch["cuda"])
+            for batch in self._sample_batches(n_samples, conditions, rng, block):
                 b = len(batch)
                 np.multiply(batch, np.float32(SCALE_MV), out=out[start:start + b])
                 start += b
@@ -384,6 +392,30 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         est.n_timepoints_in_ = 5000
         est._start_rngs()
         return est
+
+
+def _prefetch(func, items, depth=2):
+    """``map(func, items)`` in order, computed up to ``depth`` items ahead on one helper thread."""
+    if len(items) <= 1:
+        for item in items:
+            yield func(item)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecgsk-noise")
+    futures = deque()
+    try:
+        for item in items:
+            futures.append(pool.submit(func, item))
+            if len(futures) > depth:
+                yield futures.popleft().result()
+        while futures:
+            yield futures.popleft().result()
+    finally:
+        for f in futures:
+            f.cancel()
+        pool.shutdown(wait=True)
 
 
 def _ordered_map(func, items, workers):
