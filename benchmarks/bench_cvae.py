@@ -111,12 +111,13 @@ def fidelity(beats, conditions, args):
         age_true += list(age[te])
 
         t_cpu, t_wall = time.process_time(), time.time()
-        cvae = ConditionalVAE(max_epochs=args.epochs, random_state=fold, device="cpu")
+        seed = fold + 1000 * args.fidelity_seed  # --fidelity-seed 0 keeps the recorded runs' seeds
+        cvae = ConditionalVAE(max_epochs=args.epochs, random_state=seed, device="cpu")
         cvae.fit(beats[tr], conditions=conditions.iloc[tr])
         fit_cpu.append(time.process_time() - t_cpu)
         fit_wall.append(time.time() - t_wall)
         cond_rep = pd.concat([conditions.iloc[te]] * args.n_gen, ignore_index=True)
-        generated = cvae.sample(len(cond_rep), conditions=cond_rep, random_state=fold)
+        generated = cvae.sample(len(cond_rep), conditions=cond_rep, random_state=seed)
         gen_feats = _features(generated)
         gen_sex = np.tile(sex[te], args.n_gen)
         gen_hit += list(clf.predict(gen_feats) == gen_sex)
@@ -292,6 +293,8 @@ def main(argv=None):
     parser.add_argument("--head-init", choices=["auto", "random", "conditions"], default=None)
     parser.add_argument("--head-l2", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0, help="CoxConditionalVAE random_state")
+    parser.add_argument("--fidelity-seed", type=int, default=0,
+                        help="offsets the ConditionalVAE seeds of the fidelity part (fold + 1000 * this)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--skip", choices=["fidelity", "risk"], default=None)
     parser.add_argument("--only", choices=["dx"], default=None, help="run only the diagnosis-fidelity part")
