@@ -657,9 +657,10 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
     -----
     The defaults are the configuration that measured best in the LUDB
     simulated-survival benchmark (``benchmarks/bench_cvae.py``, 5-fold C-index,
-    ``docs/benchmarks.md``): 0.680 / 0.685 / 0.671 over three seeds with age
-    and sex as conditions, against 0.668 for a Cox model on age and sex alone;
-    0.703 / 0.699 / 0.716 with heart rate as a third condition, against 0.694
+    ``docs/benchmarks.md``): 0.673 +/- 0.016 over six seeds (0.656-0.694)
+    with age and sex as conditions, against 0.668 for a Cox model on age and
+    sex alone, so barely above it; 0.703 / 0.699 / 0.716 over three seeds
+    with heart rate as a third condition, against 0.694
     (a median beat does not show the heart rate; measure it on the records with
     :func:`ecgsk.preprocessing.heart_rate` and pass it as a condition).
     The reference's setting, ``cox_weight=50, risk_conditions=False,
