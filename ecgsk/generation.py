@@ -5,8 +5,12 @@
 it writes ``{id}.asc`` files of 5000 rows x 8 space-separated integers in µV
 (leads I, II, V1-V6), in deepfake-ecg's exact format, from the pretrained
 Pulse2Pulse generator.  It is faster because the network runs in batches with a
-polyphase decoder and the files are written by a vectorised formatter.  Memory
-stays bounded: ECGs are generated, written and dropped one batch at a time.
+polyphase decoder, the converted pretrained weights are read from a cache
+(:func:`ecgsk.models.pulse2pulse.pretrained.load_pretrained_generator`), and
+the files are written by a vectorised formatter on a writer thread while the
+next batch is generated.  Memory stays bounded: ECGs are generated, written
+and dropped one batch at a time, with at most two batches queued for the
+writer.
 
 Generation at scale
 -------------------

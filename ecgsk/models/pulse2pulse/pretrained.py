@@ -198,13 +198,17 @@ def pretrained_cache_dir():
     Examples
     --------
     >>> import os
+    >>> saved = os.environ.get("ECGSK_CACHE")
     >>> os.environ["ECGSK_CACHE"] = "/tmp/ecgsk-cache"
     >>> str(pretrained_cache_dir())
     '/tmp/ecgsk-cache'
     >>> os.environ["ECGSK_CACHE"] = "off"
     >>> pretrained_cache_dir() is None
     True
-    >>> del os.environ["ECGSK_CACHE"]
+    >>> if saved is None:
+    ...     del os.environ["ECGSK_CACHE"]
+    ... else:
+    ...     os.environ["ECGSK_CACHE"] = saved
     """
     from pathlib import Path
 
