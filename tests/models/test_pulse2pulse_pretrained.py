@@ -184,3 +184,14 @@ def test_from_pretrained_cached_equals_converted(tmp_path, monkeypatch):
     derived = polyphase_generator(warm.generator_).export_state(5000)
     converted = PolyphaseGenerator(plain.generator_).export_state(5000)
     assert all(torch.equal(derived[k], converted[k]) for k in converted)
+
+
+def test_a_float64_checkpoint_gives_a_float32_network(tmp_path, cache):
+    ckpt = tmp_path / "g64.pt"
+    _deepfake_checkpoint(ckpt, 0)
+    state = torch.load(ckpt, weights_only=True)
+    torch.save({"stat_dict": {k: v.double() for k, v in state["stat_dict"].items()}}, ckpt)
+    for _ in range(2):  # converted, then from the cache
+        gen, _ = pretrained.load_pretrained_generator(ckpt)
+        assert {p.dtype for p in gen.parameters()} == {torch.float32}
+        assert _samples(gen).dtype == np.int32

@@ -313,6 +313,9 @@ def _generator_from_state(where, mapped):
     n_leads = int(mapped["encoder.0.weight"].shape[1])
     with torch.device("meta"):  # the shapes only: every tensor is replaced by the checkpoint's
         gen = Pulse2PulseGenerator(model_size, n_leads)
+    # assign=True keeps the given tensors (no copy), so float32 is enforced here as copying into
+    # float32 parameters would have done
+    mapped = {k: v.float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v for k, v in mapped.items()}
     try:
         gen.load_state_dict(mapped, strict=True, assign=True)
     except RuntimeError as exc:  # missing, unexpected or wrong-shaped tensors
