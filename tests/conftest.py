@@ -13,6 +13,15 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # The loaders' default data home is ECGSK_DATA, else ~/ecgsk_data; tests, doctests and README blocks
 # that call load_ludb() without a path read the real data beside the checkout.
 os.environ.setdefault("ECGSK_DATA", str(DATA_DIR))
+# The pretrained-weights cache (ecgsk.models.pulse2pulse.pretrained) goes to a folder of this session, not
+# the user's ~/.cache: tests neither read a cache an older checkout wrote nor leave one behind.
+if "ECGSK_CACHE" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["ECGSK_CACHE"] = tempfile.mkdtemp(prefix="ecgsk-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["ECGSK_CACHE"], ignore_errors=True)
 
 
 def pytest_sessionstart(session):
