@@ -625,7 +625,9 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         latent weights is chosen from ``1e-3 ... 10`` by 5-fold
         cross-validated partial likelihood
         (:func:`ecgsk.nn.survival.select_cox_penalty`); the chosen one is
-        ``head_penalty_``.  The encoder is the jointly trained one.
+        ``head_penalty_``.  The encoder is the jointly trained one.  Off by
+        default: on the tuning half of ``benchmarks/bench_risk.py`` it scored
+        a mean C of 0.662 against 0.667 without it (``docs/benchmarks.md``).
     max_epochs : int, default=150
         Upper bound on training epochs; early stopping usually ends sooner.
     early_stopping : bool, default=True
