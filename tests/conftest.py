@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT.parent / "shared" / "data"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from _ci import IN_CI, skip_outside_ci
 # The loaders' default data home is ECGSK_DATA, else ~/ecgsk_data; tests, doctests and README blocks
 # that call load_ludb() without a path read the real data beside the checkout.
 os.environ.setdefault("ECGSK_DATA", str(DATA_DIR))
@@ -33,7 +33,8 @@ def pytest_sessionstart(session):
     if IN_CI:
         import importlib.util
 
-        missing = [m for m in ("torch", "deepfakeecg", "hypothesis", "matplotlib") if importlib.util.find_spec(m) is None]
+        missing = [m for m in ("torch", "deepfakeecg", "hypothesis", "matplotlib", "selenium", "sksurv", "numpydoc")
+                   if importlib.util.find_spec(m) is None]
         if missing:
             raise RuntimeError(f"CI=true but {missing} are not installed; run the README's set-up command")
 
@@ -63,9 +64,7 @@ def _one_torch_thread():
 @pytest.fixture(scope="session")
 def data_dir():
     if not DATA_DIR.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"real data not found at {DATA_DIR}: CI must have ../shared/data beside the checkout")
-        pytest.skip(f"real data not found at {DATA_DIR} (outside CI only)")
+        skip_outside_ci(f"real data not found at {DATA_DIR} (../shared/data beside the checkout)")
     return DATA_DIR
 
 
@@ -111,9 +110,7 @@ def _mount_tmpfs(path, options):
 
 def _cannot(why):
     # CI runs as root with mount rights, so there a missing tmpfs is a broken set-up, not a reason to skip
-    if os.environ.get("CI"):
-        pytest.fail(f"{why}: CI must be able to mount a tmpfs")
-    pytest.skip(why)
+    skip_outside_ci(why)
 
 
 @pytest.fixture

@@ -1,21 +1,20 @@
 """The HTML report of a small real evaluation, opened in headless Chromium (selenium + chromedriver)."""
 
 import importlib.util
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from _ci import skip_outside_ci
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 def _need(condition, why):
+    # CI installs chromium, chromium-driver and selenium: there a missing browser is an error
     if not condition:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{why} (CI installs chromium, chromium-driver and selenium: a missing browser is an error)")
-        pytest.skip(why)
+        skip_outside_ci(why)
 
 
 @pytest.fixture(scope="module")
