@@ -16,11 +16,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..utils.validation import is_lazy_ecg_input
+
 __all__ = ["ECGDataset", "is_lazy_ecg", "as_ecg_dataset", "map_rows", "lead_statistics"]
 
 
 def is_lazy_ecg(X):
     """Whether ``X`` is a batch read on access: an :class:`ECGDataset` or a ``numpy.memmap``.
+
+    The same test as :func:`ecgsk.utils.validation.is_lazy_ecg_input` (any
+    object whose class sets ``__ecg_lazy__`` counts), under the name the
+    datasets use.
 
     Parameters
     ----------
@@ -37,7 +43,7 @@ def is_lazy_ecg(X):
     >>> is_lazy_ecg(np.zeros((1, 1, 5))), is_lazy_ecg(ECGDataset(np.zeros((1, 1, 5))))
     (False, True)
     """
-    return isinstance(X, ECGDataset) or isinstance(X, np.memmap)
+    return is_lazy_ecg_input(X)
 
 
 def as_ecg_dataset(X):

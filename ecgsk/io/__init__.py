@@ -59,7 +59,7 @@ from ecgsk.io.asc import (
     write_asc,
     write_asc_microvolts,
 )
-from ecgsk.io.challenge import _parse_age, _parse_sex, read_challenge_dir, read_challenge_record
+from ecgsk.io.challenge import read_challenge_dir, read_challenge_record
 from ecgsk.io.csv import read_csv, write_csv
 from ecgsk.io.estimator_file import read_estimator_file, write_estimator_file
 from ecgsk.io.npy import read_npy, read_npz, write_npy, write_npz

@@ -93,13 +93,14 @@ def _parse_age(value):
     return age
 
 
-def _comment_fields(comments):
-    fields = {}
-    for c in comments:
-        if ":" in c:
-            key, value = c.split(":", 1)
-            fields[key.strip().lower().strip("<>")] = value.strip()
-    return fields
+def _subject_fields(comments):
+    """``age``, ``sex`` and ``dx`` parsed from a header's ``Age:``/``Sex:``/``Dx:`` comment lines."""
+    fields = _comment_columns(comments)
+    return {
+        "age": _parse_age(fields.get("age")),
+        "sex": _parse_sex(fields.get("sex")),
+        "dx": [d.strip() for d in fields.get("dx", "").split(",") if d.strip()],
+    }
 
 
 def read_challenge_record(path):
@@ -183,16 +184,7 @@ def read_challenge_record(path):
     header["leads"] = [s["name"] for s in signals]
     leads = [canonical_lead_name(n) for n in header["leads"]]
     X, leads, _ = _reorder_standard(X, leads)
-    fields = _comment_fields(header["comments"])
-    dx = [d.strip() for d in fields.get("dx", "").split(",") if d.strip()]
-    row = {
-        "record": base.name,
-        "fs": header["fs"],
-        "leads": tuple(leads),
-        "age": _parse_age(fields.get("age")),
-        "sex": _parse_sex(fields.get("sex")),
-        "dx": dx,
-    }
+    row = {"record": base.name, "fs": header["fs"], "leads": tuple(leads), **_subject_fields(header["comments"])}
     row.update(_comment_columns(header["comments"], exclude=(*row, "comments")))
     row["comments"] = list(header["comments"])
     return np.ascontiguousarray(X)[None], _meta_frame([row])

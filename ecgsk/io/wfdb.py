@@ -14,7 +14,7 @@ import numpy as np
 from ecgsk.io._atomic import _finish, atomic_dir
 from ecgsk.io._common import _fail, _record_base, _reorder_standard, _units_factor
 from ecgsk.io._verify import _comment_columns, _meta_frame, _parse_wfdb_header, _signal_file_bytes, _to_mv_float32
-from ecgsk.io.challenge import _comment_fields, _parse_age, _parse_sex
+from ecgsk.io.challenge import _subject_fields
 from ecgsk.leads import LEADS_8, LEADS_12, canonical_lead_name
 from ecgsk.utils.validation import check_ecg_array
 
@@ -135,14 +135,11 @@ def read_wfdb(path, *, verify=True):
     X = _to_mv_float32(hea, physical.T * factors[:, None])
     leads = [canonical_lead_name(n) for n in names]
     X, leads, order = _reorder_standard(X, leads)
-    fields = _comment_fields(header["comments"])
     row = {
         "record": base.name,
         "fs": header["fs"],
         "leads": tuple(leads),
-        "age": _parse_age(fields.get("age")),
-        "sex": _parse_sex(fields.get("sex")),
-        "dx": [d.strip() for d in fields.get("dx", "").split(",") if d.strip()],
+        **_subject_fields(header["comments"]),
         "units": tuple(units[i] for i in order),
         "units_original": tuple(units_original[i] for i in order),
         "adc_gain": tuple(signals[i]["gain"] for i in order),

@@ -75,6 +75,7 @@ import numpy as np
 import torch
 
 from ..exceptions import TrainingDivergedError
+from ..utils.validation import is_lazy_ecg_input
 from . import distributed as dist_utils
 from .base import TorchModelMixin, seeded, to_numpy
 
@@ -137,14 +138,9 @@ def epoch_batches(order, batch_size):
     return batches
 
 
-def _is_lazy(value):
-    """A per-row training array read on access (an ECGDataset or a memmap), not a tensor or ndarray."""
-    return isinstance(value, np.memmap) or bool(getattr(type(value), "__ecg_lazy__", False))
-
-
 def _take_rows(value, rows):
     """Rows ``rows`` of a training array: a lazy subset (nothing read) for a lazily read one, else a copy."""
-    if not _is_lazy(value):
+    if not is_lazy_ecg_input(value):
         return value[rows]
     if hasattr(value, "subset"):
         return value.subset(rows)
@@ -155,7 +151,7 @@ def _take_rows(value, rows):
 
 def _as_training_tensors(data):
     """Training arrays as CPU tensors, lazily read ones left as they are (read per batch)."""
-    return {k: v if _is_lazy(v) else torch.as_tensor(np.ascontiguousarray(v)) for k, v in data.items()}
+    return {k: v if is_lazy_ecg_input(v) else torch.as_tensor(np.ascontiguousarray(v)) for k, v in data.items()}
 
 
 def _check_num_workers(estimator):
@@ -171,7 +167,7 @@ def _read_batch(tensors, idx, device=None):
     """The rows ``idx`` of every training array as tensors (lazily read arrays are read now)."""
     out = {}
     for key, value in tensors.items():
-        if _is_lazy(value):
+        if is_lazy_ecg_input(value):
             part = torch.from_numpy(np.ascontiguousarray(value[np.asarray(idx)], dtype=np.float32))
         else:
             part = value[torch.as_tensor(idx)]
@@ -537,7 +533,7 @@ class TorchEstimatorMixin(TorchModelMixin):
         """``(index, batch)`` pairs; rows of lazily read inputs are read per batch, by DataLoader workers
         when the estimator has ``num_workers > 0``."""
         workers = _check_num_workers(self)
-        if workers and any(_is_lazy(v) for v in tensors.values()):
+        if workers and any(is_lazy_ecg_input(v) for v in tensors.values()):
             from torch.utils.data import DataLoader
 
             # its own generator: a DataLoader otherwise draws its workers' base seed from the global torch RNG,
@@ -650,7 +646,7 @@ class TorchEstimatorMixin(TorchModelMixin):
         self._train_modules(False)
         size = max(1, int(VALIDATION_CHUNK_SIZE))
         with torch.no_grad(), ctx.autocast():
-            if any(_is_lazy(v) for v in tensors.values()) and len(valid_idx) > size:
+            if any(is_lazy_ecg_input(v) for v in tensors.values()) and len(valid_idx) > size:
                 # lazily read inputs: never all held-out rows at once
                 chunks = (_read_batch(tensors, valid_idx[i:i + size], device) for i in range(0, len(valid_idx), size))
                 logs = self._validate_chunks(chunks, ctx) or {}

@@ -253,7 +253,8 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
 
         workers = torch.get_num_threads() if device.type == "cpu" else 0
         if workers <= 1:  # one network thread: the next blocks' noise is drawn meanwhile on a helper thread
-            outputs = (run(block, noise) for block, noise in zip(blocks, _prefetch(self._ecg_noise, blocks)))
+            noises = _ordered_map(self._ecg_noise, blocks, workers=1, depth=2)
+            outputs = (run(block, noise) for block, noise in zip(blocks, noises))
         else:
             outputs = _ordered_map(run, blocks, workers)
         pending = []
@@ -394,47 +395,24 @@ class Pulse2PulseGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         return est
 
 
-def _prefetch(func, items, depth=2):
-    """``map(func, items)`` in order, computed up to ``depth`` items ahead on one helper thread."""
-    if len(items) <= 1:
+def _ordered_map(func, items, workers, depth=None):
+    """``map(func, items)`` in order, on ``workers`` helper threads, computed up to ``depth`` items ahead
+    (default ``2 * workers``); inline for no worker or a single item."""
+    if workers < 1 or len(items) <= 1:
         for item in items:
             yield func(item)
         return
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecgsk-noise")
+    depth = 2 * workers if depth is None else depth
+    saved = torch.get_num_threads()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ecgsk-sample")
     futures = deque()
     try:
         for item in items:
             futures.append(pool.submit(func, item))
             if len(futures) > depth:
-                yield futures.popleft().result()
-        while futures:
-            yield futures.popleft().result()
-    finally:
-        for f in futures:
-            f.cancel()
-        pool.shutdown(wait=True)
-
-
-def _ordered_map(func, items, workers):
-    """``map(func, items)`` in order, on ``workers`` threads (inline for 0 or 1) with bounded look-ahead."""
-    if workers <= 1 or len(items) <= 1:
-        for item in items:
-            yield func(item)
-        return
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    saved = torch.get_num_threads()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ecgsk-sample")
-    futures = deque()
-    try:
-        it = iter(items)
-        for item in it:
-            futures.append(pool.submit(func, item))
-            if len(futures) >= 2 * workers:
                 yield futures.popleft().result()
         while futures:
             yield futures.popleft().result()
