@@ -28,6 +28,7 @@ Usage::
 
     python benchmarks/bench_lstm_gan.py                 # both runs
     python benchmarks/bench_lstm_gan.py --runs lead_ii  # one run
+    python benchmarks/bench_lstm_gan.py --runs lead_ii --preset cpu --verdict --seed 0  # LSTMGAN.cpu_params()
 
 Prints one JSON line per run (and writes them to ``--out`` if given).
 """
@@ -185,6 +186,20 @@ def run(name, W, args):
     for label, cand in candidates:
         results[label], sources = evaluate(cand, test, train, 500, np.random.RandomState(args.seed + 7))
 
+    if args.verdict:
+        from ecgsk.evaluation import evaluate_generator
+
+        # the package's own verdict: every metric against a real-vs-real floor of split halves of the test set
+        t_eval = time.perf_counter()
+        report = evaluate_generator(test * scale, gen * scale, fs=500, train=train * scale, random_state=args.seed,
+                                    figures=False, reference="LUDB lead II test windows")
+        results["verdict"] = {
+            "passed": bool(report.passed), "n_metrics": len([m for m in report.metrics if m.applicable]),
+            "failed": list(report.failed),
+            "failed_values": {m.name: [m.value, m.floor_interval] for m in report.metrics if m.name in report.failed},
+            "seconds": round(time.perf_counter() - t_eval, 1),
+        }
+
     def target_check(label):
         gap = results[label]["mmd_segment"] - results["real_train"]["mmd_segment"]
         return {"mmd_gap": gap, "mmd_gap_ok": gap <= 0.01, "c2st_ok": max(results[label]["c2st"].values()) <= 0.80,
@@ -214,7 +229,8 @@ def _float_or_none(text):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--runs", default="lead_ii,all_leads")
-    p.add_argument("--epochs", type=int, default=80, help="maximum epochs (the paper's 80)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="maximum epochs (default: the paper's 80, or the preset's max_epochs with --preset)")
     p.add_argument("--time-budget", type=float, default=14 * 60,
                    help="training seconds per run (stops after the epoch that crosses it; 13 min before run Q)")
     p.add_argument("--width", type=float, default=0.5, help="generator width (reference: 1)")
@@ -242,10 +258,27 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2,
                    help="torch CPU threads (2 on a free 2-core machine, since run Q; 1 is faster when the "
                         "cores are shared with other jobs, as in runs A-P)")
+    p.add_argument("--preset", choices=["cpu"], default=None,
+                   help="'cpu': train LSTMGAN.cpu_params() for its max_epochs, with no time budget (issue 17 item 3)")
+    p.add_argument("--verdict", action="store_true",
+                   help="also run ecgsk.evaluation.evaluate_generator on the test set and report its verdict")
     p.add_argument("--save", default=None, help="pickle the fitted model(s) here (a directory)")
     p.add_argument("--out", default=None)
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
+    if args.preset == "cpu":
+        from ecgsk.models.lstm_gan import LSTMGAN
+
+        preset = LSTMGAN.cpu_params()
+        for key in ("width", "d_width", "lstm_units", "minibatch_std", "feature_matching", "ema_decay",
+                    "spectral_matching", "batch_size", "lr", "d_lr"):
+            setattr(args, key, preset[key])
+        args.noise_injection = False
+        args.time_budget = float("inf")
+        if args.epochs is None:
+            args.epochs = preset["max_epochs"]
+    if args.epochs is None:
+        args.epochs = 80
     import torch
 
     torch.set_num_threads(args.threads)

@@ -282,6 +282,10 @@ class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     Trained by the engine of :mod:`ecgsk.nn.engine`: each training step is one
     discriminator step then one generator step on a batch of segments.
 
+    The defaults are the reference architecture, which needs hours per fit on
+    a CPU; ``LSTMGAN(**LSTMGAN.cpu_params())`` is the measured CPU setting
+    (about 14 minutes on 2 cores, see :meth:`cpu_params`).
+
     Parameters
     ----------
     n_leads : int, default=1
@@ -502,6 +506,38 @@ class LSTMGAN(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         self.precision = precision
         self.gradient_clip = gradient_clip
         self.num_workers = num_workers
+
+    @classmethod
+    def cpu_params(cls):
+        """The measured CPU setting: a scaled-down model that trains in about 14 minutes on 2 cores.
+
+        The defaults are the reference size, which needs 1.7-4.7 hours on a
+        2-core CPU.  This preset shrinks the networks (generator width 0.5,
+        discriminator width 0.25, 32 LSTM units) and adds the stabilisers
+        that ``benchmarks/bench_lstm_gan.py`` measured to help at that size:
+        minibatch-std, feature matching (100), an EMA of the generator
+        (0.999), a faster discriminator (``d_lr=4e-4``) and spectral matching
+        (2).  64 epochs of the 2,455 LUDB lead-II windows of 400 samples took
+        13-14 minutes with 2 torch threads.  Its figures over four seeds are
+        in ``docs/benchmarks.md`` (section LSTM-GAN).
+
+        Returns
+        -------
+        dict
+            Constructor parameters; override any of them as usual.
+
+        Examples
+        --------
+        >>> from ecgsk.models.lstm_gan import LSTMGAN
+        >>> gan = LSTMGAN(**LSTMGAN.cpu_params())
+        >>> gan.width, gan.lstm_units, gan.max_epochs
+        (0.5, 32, 64)
+        >>> LSTMGAN(**{**LSTMGAN.cpu_params(), "max_epochs": 10}).max_epochs
+        10
+        """
+        return {"width": 0.5, "d_width": 0.25, "lstm_units": 32, "minibatch_std": True, "feature_matching": 100.0,
+                "ema_decay": 0.999, "d_lr": 4e-4, "spectral_matching": 2.0, "max_epochs": 64, "batch_size": 64,
+                "lr": 2e-4}
 
     @classmethod
     def get_test_params(cls):

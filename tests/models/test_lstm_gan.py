@@ -570,3 +570,24 @@ def test_fits_real_ludb_heartbeat_windows(data_dir):
     assert np.abs(out).max() <= np.abs(W).max() + 1e-6
     assert _finite(gan.history_, "d_loss")
     assert isinstance(clone(gan), LSTMGAN)
+
+
+def test_cpu_params_is_a_valid_scaled_down_setting_that_trains():
+    preset = LSTMGAN.cpu_params()
+    assert set(preset) <= set(LSTMGAN().get_params())
+    gan = LSTMGAN(**preset)
+    reference = LSTMGAN()
+    # smaller networks than the reference, with the stabilisers switched on
+    assert gan.width < reference.width and gan.d_width < (reference.d_width or reference.width)  # None: = width
+    assert gan.lstm_units < reference.lstm_units
+    assert gan.minibatch_std and gan.feature_matching > 0 and gan.ema_decay and gan.spectral_matching > 0
+    assert LSTMGAN.cpu_params() is not preset  # a fresh dict each call: editing one leaves the preset alone
+    # the preset's stabilisers train at test sizes (networks shrunk further, two epochs)
+    X = _segments(n=16, length=64)
+    small = {**preset, "width": 0.125, "d_width": 0.125, "lstm_units": 4, "latent_dim": 4, "kernel_size": 5,
+             "batch_size": 8, "max_epochs": 0, "segment_length": 64, "device": "cpu", "random_state": 0}
+    init = LSTMGAN(**small).fit(X)
+    fitted = LSTMGAN(**{**small, "max_epochs": 2}).fit(X)
+    assert _finite(fitted.history_, "d_loss") and _finite(fitted.history_, "g_loss")
+    assert any(not torch.equal(p, q) for p, q in zip(init.generator_.parameters(), fitted.generator_.parameters()))
+    assert np.isfinite(fitted.sample(2, random_state=0)).all()
