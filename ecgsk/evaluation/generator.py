@@ -181,8 +181,10 @@ def _downsample(X, fs, target):
     return Y.reshape(len(X), -1).astype(np.float64)
 
 
-def _split(n, labels, rng):
-    """Indices of two halves of range(n), stratified on labels when given."""
+def _split(n, labels, rng, groups=None):
+    """Indices of two halves of range(n), stratified on labels when given, whole groups to one half when given."""
+    if groups is not None:
+        return _split_groups(labels, groups, rng)
     if labels is None:
         perm = rng.permutation(n)
         return perm[: n // 2], perm[n // 2 : 2 * (n // 2)]
@@ -196,6 +198,33 @@ def _split(n, labels, rng):
             (a if len(a) <= len(b) else b).append(idx[-1])
     m = min(len(a), len(b))
     return np.array(a[:m], dtype=int), np.array(b[:m], dtype=int)
+
+
+def _split_groups(labels, groups, rng):
+    """Two equal-sized halves that never share a group (beats of one record, ECGs of one patient).
+
+    Groups are dealt in random order to the smaller half, within each label (a
+    group's most common one) when labels are given; the larger half is then cut
+    at random to the size of the smaller.
+    """
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inverse == g) for g in range(len(uniq))]
+    if labels is None:
+        strata = np.zeros(len(uniq), dtype=int)
+    else:
+        strata = []
+        for m in members:
+            values, counts = np.unique(labels[m], return_counts=True)
+            strata.append(str(values[counts.argmax()]))
+        strata = np.array(strata)
+    a, b = [], []
+    for value in np.unique(strata):
+        for g in rng.permutation(np.flatnonzero(strata == value)):
+            (a if len(a) <= len(b) else b).extend(members[g])
+    m = min(len(a), len(b))
+    a = rng.permutation(np.array(a, dtype=int))[:m] if len(a) > m else np.array(a, dtype=int)
+    b = rng.permutation(np.array(b, dtype=int))[:m] if len(b) > m else np.array(b, dtype=int)
+    return a, b
 
 
 def _labels_1d(y, n, name):
@@ -259,7 +288,7 @@ def _verdict(name, group, syn, floor, baselines, *, direction, tol, relative=Fal
 
 
 def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None, synthetic_labels=None,
-                       random_state=None, n_splits=5, signal_fs=50, prdc_k=5, tolerances=None, figures=True,
+                       real_groups=None, random_state=None, n_splits=5, signal_fs=50, prdc_k=5, tolerances=None, figures=True,
                        reference="", verbose=False):
     """Evaluate synthetic ECGs against real ones, each metric next to a real-vs-real floor.
 
@@ -334,6 +363,12 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
         The generator's training set, for the privacy metrics.
     real_labels, synthetic_labels : array-like of shape (n,), optional
         Class labels; ``real_labels`` stratifies the splits.
+    real_groups : array-like of shape (n,), optional
+        Group of each real ECG (its record when ``real`` holds beats, its
+        patient): a group lies wholly in one half of every split, so the floor
+        compares different records, as a generator's output is compared with
+        records it never saw.  Without it, beats of one record fall in both
+        halves and the floor is too tight.  The halves are cut to equal size.
     random_state : int, optional
     n_splits : int, default=5
         Repeated real-vs-real splits.
@@ -390,6 +425,9 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
     tol.update(tolerances or {})
     real_labels = _labels_1d(real_labels, len(real), "real_labels")
     synthetic_labels = _labels_1d(synthetic_labels, len(synthetic), "synthetic_labels")
+    real_groups = _labels_1d(real_groups, len(real), "real_groups")
+    if real_groups is not None and len(np.unique(real_groups)) < 2:
+        raise ValueError("real_groups needs at least two groups to split the real ECGs into two halves")
     if train is not None:
         train = check_ecg_array(train, name="train")
         if train.shape[1] != real.shape[1]:
@@ -498,8 +536,10 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
     # (237-feature eigh, L-BFGS) ran 10-25x slower than single-threaded.
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
+        half_sizes = []
         for split_no in tqdm(range(n_splits), desc="evaluate_generator", disable=not verbose):
-            a, b = _split(n, real_labels, rng)
+            a, b = _split(n, real_labels, rng, real_groups)
+            half_sizes.append(len(b))
             s = rng.choice(len(synthetic), size=len(b), replace=len(synthetic) < len(b))
             others = {"floor": ("real", b), "synthetic": ("synthetic", s),
                       "zeros": ("zeros", np.arange(min(len(b), half))), "noise": ("noise", np.arange(min(len(b), half)))}
@@ -628,12 +668,14 @@ def evaluate_generator(real, synthetic, *, fs=500, train=None, real_labels=None,
         version = "unknown"
     meta = {"n_real": n, "n_synthetic": len(synthetic), "n_train": None if train is None else len(train),
             "fs": fs, "real_shape": list(real.shape[1:]), "synthetic_shape": list(synthetic.shape[1:]),
-            "n_splits": n_splits, "half_size": int(half), "random_state": random_state, "signal_fs": signal_fs,
+            "n_splits": n_splits, "half_size": int(min(half_sizes)), "grouped": real_groups is not None, "random_state": random_state, "signal_fs": signal_fs,
             "feature_bandwidth": feat_bandwidth, "ecgsk_version": version,
             "interval": "min-max over the repeated splits"}
     reference = reference or "the real set given"
-    reference = (f"{reference}: two halves of {half} ECGs, {n_splits} random "
-                 f"{'stratified ' if real_labels is not None else ''}splits; synthetic and baseline subsets of the "
+    size = f"{min(half_sizes)}" if min(half_sizes) == max(half_sizes) else f"{min(half_sizes)}-{max(half_sizes)}"
+    reference = (f"{reference}: two halves of {size} ECGs, {n_splits} random "
+                 f"{'stratified ' if real_labels is not None else ''}"
+                 f"{'group-disjoint ' if real_groups is not None else ''}splits; synthetic and baseline subsets of the "
                  f"same size against half A")
     figs = {}
     if figures:

@@ -178,6 +178,29 @@ def test_reproducible_under_random_state():
     assert r1.to_json() == r2.to_json()
 
 
+def test_real_groups_keep_each_group_in_one_half_of_the_floor():
+    from ecgsk.datasets import make_synthetic_ecgs
+
+    # 12 records, each as 3 near-copies (beats of one record): without groups the copies straddle the
+    # halves and the floor's nearest-neighbour coverage is near 1; with groups each half sees other records
+    records = make_synthetic_ecgs(12, n_leads=1, n_samples=1000, random_state=0)
+    rng = np.random.default_rng(0)
+    real = np.repeat(records, 3, axis=0) + 0.001 * rng.standard_normal((36, 1, 1000)).astype(np.float32)
+    groups = np.repeat(np.arange(12), 3)
+    fake = make_synthetic_ecgs(36, n_leads=1, n_samples=1000, random_state=1)
+    kw = dict(random_state=0, n_splits=3, figures=False, prdc_k=2)
+    loose = evaluate_generator(real, fake, **kw)
+    grouped = evaluate_generator(real, fake, real_groups=groups, **kw)
+    assert grouped.meta["grouped"] and not loose.meta["grouped"]
+    assert "group-disjoint" in grouped.reference
+    assert grouped["mmd2_features"].floor > loose["mmd2_features"].floor + 0.05
+    assert grouped["c2st_accuracy[logistic]"].floor > loose["c2st_accuracy[logistic]"].floor
+    with pytest.raises(ValueError, match="at least two groups"):
+        evaluate_generator(real, fake, real_groups=np.zeros(36), **kw)
+    with pytest.raises(ValueError, match="real_groups must be 1-D"):
+        evaluate_generator(real, fake, real_groups=groups[:-1], **kw)
+
+
 def test_real_against_real_passes_on_ludb(ludb):
     real, held_out, _ = ludb
     report = evaluate_generator(real, held_out, random_state=0, n_splits=5, figures=False, reference="LUDB")
