@@ -75,10 +75,6 @@ def load_beats(path):
     return beats, record, meta.reset_index(drop=True)
 
 
-def _features(beats):
-    return beats[:, :, ::4].reshape(len(beats), -1)  # 12 leads x 100 samples (125 Hz), as bench_cvae
-
-
 def _rows(report, names):
     out = {}
     for name in names:
@@ -105,6 +101,8 @@ def main(argv=None):
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    from bench_cvae import _features  # the sex classifier's features, as in bench_cvae's fidelity part
 
     from ecgsk.evaluation import evaluate_generator
     from ecgsk.leads import LEADS_12

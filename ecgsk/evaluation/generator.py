@@ -222,9 +222,7 @@ def _split_groups(labels, groups, rng):
         for g in rng.permutation(np.flatnonzero(strata == value)):
             (a if len(a) <= len(b) else b).extend(members[g])
     m = min(len(a), len(b))
-    a = rng.permutation(np.array(a, dtype=int))[:m] if len(a) > m else np.array(a, dtype=int)
-    b = rng.permutation(np.array(b, dtype=int))[:m] if len(b) > m else np.array(b, dtype=int)
-    return a, b
+    return rng.permutation(np.array(a, dtype=int))[:m], rng.permutation(np.array(b, dtype=int))[:m]
 
 
 def _labels_1d(y, n, name):
