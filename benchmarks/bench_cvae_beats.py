@@ -91,6 +91,9 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--kl-weight", type=float, default=None, help="ConditionalVAE kl_weight (default: its own)")
     parser.add_argument("--latent-dim", type=int, default=None)
+    parser.add_argument("--latent-sampling", choices=("prior", "mixture"), default=None,
+                        help="ConditionalVAE latent_sampling (default: its own)")
+    parser.add_argument("--latent-components", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-splits", type=int, default=10, help="evaluate_generator's repeated splits")
     parser.add_argument("--threads", type=int, default=None)
@@ -123,6 +126,10 @@ def main(argv=None):
         params["kl_weight"] = args.kl_weight
     if args.latent_dim is not None:
         params["latent_dim"] = args.latent_dim
+    if args.latent_sampling is not None:
+        params["latent_sampling"] = args.latent_sampling
+    if args.latent_components is not None:
+        params["latent_components"] = args.latent_components
 
     real_parts, gen_parts, mean_parts, group_parts, recon_parts = [], [], [], [], []
     real_hit, gen_hit, fit_s, epochs = [], [], [], []

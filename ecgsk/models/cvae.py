@@ -160,6 +160,18 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         (0.01 x 4800 = beta 48 for 12 x 400 beats); smaller values reconstruct
         better but let the posterior drift from the prior, so samples from
         ``N(0, I)`` lose their QRS complexes.
+    latent_sampling : {"prior", "mixture"}, default="prior"
+        Where ``sample`` draws its latent vectors.  ``"prior"`` is the VAE's
+        ``N(0, I)``.  ``"mixture"`` is a Gaussian mixture of
+        ``latent_components`` full-covariance components fitted, once training
+        has ended, to the latent means of the training beats (ex-post density
+        estimation, Ghosh et al., ICLR 2020): it follows the aggregate
+        posterior where ``N(0, I)`` would decode from regions no training beat
+        occupies.  ``transform``, ``inverse_transform`` and ``score`` are the
+        same for both.
+    latent_components : int, default=10
+        Components of the ``"mixture"`` (at most the number of training
+        beats); unused with ``"prior"``.
     lr : float, default=1e-3
         Adam learning rate.
     batch_size : int, default=32
@@ -229,6 +241,11 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         Per-lead amplitude centring and scaling learned in ``fit`` (mV).
     network_ : torch.nn.Module
         The fitted encoder/decoder.
+    latent_mixture_weights_ : ndarray of shape (n_components,)
+        With ``latent_sampling="mixture"``: the mixture's weights; its means
+        are ``latent_mixture_means_`` (n_components, latent_dim) and the
+        Cholesky factors of its covariances ``latent_mixture_cholesky_``
+        (n_components, latent_dim, latent_dim).
     history_ : list of dict
         One dict per epoch: ``"epoch"``, ``"dur"`` (seconds), the epoch's mean
         training ``"loss"`` (``recon + kl_weight * kl``), ``"recon"`` and
@@ -290,6 +307,8 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         "beat_length": [None, Interval(Integral, 2, None)],
         "n_leads": [Interval(Integral, 1, None)],
         "kl_weight": [Interval(Real, 0, None)],
+        "latent_sampling": [Options("prior", "mixture")],
+        "latent_components": [Interval(Integral, 1, None)],
         "batch_size": [Interval(Integral, 2, None)],
         "max_epochs": [Interval(Integral, 1, None)],
         "early_stopping": [bool],
@@ -316,6 +335,8 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         beat_length=400,
         n_leads=12,
         kl_weight=0.01,
+        latent_sampling="prior",
+        latent_components=10,
         lr=1e-3,
         batch_size=32,
         max_epochs=100,
@@ -337,6 +358,8 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         self.beat_length = beat_length
         self.n_leads = n_leads
         self.kl_weight = kl_weight
+        self.latent_sampling = latent_sampling
+        self.latent_components = latent_components
         self.lr = lr
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -433,6 +456,24 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
         self.__dict__.pop("_split_rows", None)
         self.__dict__.pop("best_epoch_", None)  # an EarlyStopping of this fit sets it again
 
+    _MIXTURE_ATTRIBUTES = ("latent_mixture_weights_", "latent_mixture_means_", "latent_mixture_cholesky_")
+
+    def _on_train_end(self, data, ctx):
+        for name in self._MIXTURE_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        if self.latent_sampling != "mixture":
+            return
+        from sklearn.mixture import GaussianMixture
+
+        # every process holds the same rows and seed, so every process fits the same mixture
+        mu = self._predict_batches(lambda x, c: self.network_.encode(x, c)[0], data["X"], data["C"],
+                                   name="latent means").astype(np.float64)
+        mixture = GaussianMixture(min(self.latent_components, len(mu)), covariance_type="full", reg_covar=1e-4,
+                                  random_state=int(ctx.shared_rng.randint(2**31 - 1))).fit(mu)
+        self.latent_mixture_weights_ = mixture.weights_
+        self.latent_mixture_means_ = mixture.means_
+        self.latent_mixture_cholesky_ = np.linalg.cholesky(mixture.covariances_)
+
     def _loss_terms(self, network, batch, *, sample, gather=None):
         """The loss terms of a batch as tensors, with the latent mean and the risk score (or None)."""
         x = batch["X"]
@@ -472,8 +513,13 @@ class ConditionalVAE(TorchEstimatorMixin, GeneratorMixin, BaseEstimator):
     # -- public API beyond the mixin ------------------------------------------------
     def _sample(self, n_samples, conditions, rng):
         C = self._encode_conditions(conditions)
-        Z = rng.standard_normal((n_samples, self.latent_dim)).astype(np.float32)
-        return self._decode(Z, C)
+        Z = rng.standard_normal((n_samples, self.latent_dim))
+        if self.latent_sampling == "mixture":
+            weights = self.latent_mixture_weights_
+            component = rng.choice(len(weights), size=n_samples, p=weights / weights.sum())
+            Z = self.latent_mixture_means_[component] + np.einsum(
+                "nij,nj->ni", self.latent_mixture_cholesky_[component], Z)
+        return self._decode(Z.astype(np.float32), C)
 
     def transform(self, X, conditions=None):
         """Encode beats to their latent means.
@@ -640,7 +686,7 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         Share of the rows held out for early stopping.
     n_iter_no_change : int, default=20
         Epochs without improvement of the validation Cox loss before stopping.
-    latent_dim, beat_length, n_leads, kl_weight, lr, batch_size, n_filters, kernel_size : see ConditionalVAE
+    latent_dim, beat_length, n_leads, kl_weight, latent_sampling, latent_components, lr, batch_size, n_filters, kernel_size : see ConditionalVAE
         The network and its training, as :class:`ConditionalVAE` (same
         defaults).
     device, random_state, verbose, warm_start, callbacks, precision, gradient_clip, num_workers : see ConditionalVAE
@@ -713,6 +759,8 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         head_init="auto",
         head_l2=0.0,
         head_refit="none",
+        latent_sampling="prior",
+        latent_components=10,
         lr=1e-3,
         batch_size=32,
         max_epochs=150,
@@ -731,7 +779,8 @@ class CoxConditionalVAE(RiskMixin, ConditionalVAE):
         num_workers=0,
     ):
         super().__init__(
-            latent_dim=latent_dim, beat_length=beat_length, n_leads=n_leads, kl_weight=kl_weight, lr=lr,
+            latent_dim=latent_dim, beat_length=beat_length, n_leads=n_leads, kl_weight=kl_weight,
+            latent_sampling=latent_sampling, latent_components=latent_components, lr=lr,
             batch_size=batch_size, max_epochs=max_epochs, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, n_filters=n_filters,
             kernel_size=kernel_size, device=device, random_state=random_state, verbose=verbose,

@@ -613,3 +613,57 @@ def test_head_refit_cv_ridge_is_the_penalised_cox_on_the_latent(data):
     assert not hasattr(plain, "head_penalty_")
     with pytest.raises(ValueError, match="head_refit"):
         _tiny(CoxConditionalVAE, head_refit="lasso").fit(X, y, conditions=C)
+
+
+def test_latent_sampling_mixture_follows_the_training_latent_means(data, tmp_path):
+    from sklearn.mixture import GaussianMixture
+
+    X, C, _ = data
+    est = _tiny(latent_sampling="mixture", latent_components=3, max_epochs=3).fit(X, conditions=C)
+    weights, means, chol = est.latent_mixture_weights_, est.latent_mixture_means_, est.latent_mixture_cholesky_
+    assert weights.shape == (3,) and means.shape == (3, 2) and chol.shape == (3, 2, 2)
+    assert np.isclose(weights.sum(), 1.0)
+    # a mixture of the training beats' latent means: its mean is theirs
+    mu = est.transform(X, conditions=C)
+    np.testing.assert_allclose(weights @ means, mu.mean(axis=0), atol=1e-3)
+    # the latent draws of sample() come from the mixture: they score better under it than N(0, I) draws do
+    reference = GaussianMixture(3, covariance_type="full")
+    reference.weights_, reference.means_ = weights, means
+    reference.covariances_ = chol @ np.swapaxes(chol, 1, 2)
+    reference.precisions_cholesky_ = np.linalg.cholesky(np.linalg.inv(reference.covariances_))
+    subject = {"age": [50], "sex": ["F"]}
+    beats = est.sample(200, conditions=subject, random_state=1)
+    codes = est.transform(beats, conditions=pd.DataFrame({"age": [50] * 200, "sex": ["F"] * 200}))
+    prior_codes = est.transform(_tiny(max_epochs=3).fit(X, conditions=C).sample(200, conditions=subject,
+                                                                                  random_state=1),
+                                conditions=pd.DataFrame({"age": [50] * 200, "sex": ["F"] * 200}))
+    assert reference.score(codes) > reference.score(prior_codes)
+    assert np.isfinite(beats).all()
+    # reproducible, saved and loaded with the mixture
+    np.testing.assert_array_equal(est.sample(5, conditions=subject, random_state=2),
+                                  est.sample(5, conditions=subject, random_state=2))
+    est.save(tmp_path / "mix.ecgsk")
+    loaded = ConditionalVAE.load(tmp_path / "mix.ecgsk")
+    np.testing.assert_array_equal(loaded.latent_mixture_cholesky_, chol)
+    np.testing.assert_array_equal(loaded.sample(5, conditions=subject, random_state=2),
+                                  est.sample(5, conditions=subject, random_state=2))
+    # the prior fits no mixture, and a refit with the prior drops an old one
+    est.set_params(latent_sampling="prior").fit(X, conditions=C)
+    assert not hasattr(est, "latent_mixture_weights_")
+    with pytest.raises(ValueError, match="latent_sampling"):
+        _tiny(latent_sampling="posterior").fit(X, conditions=C)
+    with pytest.raises(ValueError, match="latent_components"):
+        _tiny(latent_sampling="mixture", latent_components=0).fit(X, conditions=C)
+
+
+@pytest.mark.parametrize("cls", [ConditionalVAE, CoxConditionalVAE])
+def test_latent_sampling_mixture_trains_and_changes_parameters(cls, data, monkeypatch):
+    X, C, y = data
+    captured = _spy_initial_network(monkeypatch, cls)
+    est = _tiny(cls, latent_sampling="mixture", max_epochs=3)
+    est.fit(X, y, conditions=C) if cls is CoxConditionalVAE else est.fit(X, conditions=C)
+    assert all(np.isfinite(v) for h in est.history_ for k, v in h.items() if k not in ("epoch", "dur"))
+    final = est.network_.state_dict()
+    assert not [k for k, _ in est.network_.named_parameters() if torch.equal(captured["init"][k], final[k])]
+    assert est.latent_mixture_means_.shape == (min(10, len(X)), est.latent_dim)
+    assert np.isfinite(est.sample(3, conditions={"age": [50], "sex": ["M"]}, random_state=0)).all()
